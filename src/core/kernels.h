@@ -1,0 +1,96 @@
+/*
+ * kernels.h — the compute kernels every model is built from.
+ *
+ * Activations are float32, row-major. Weights stay in their stored form
+ * (f32, f16, bf16, or MLX affine-quantized) and are read straight from the
+ * mmap; accumulation is always f32. Each kernel has a scalar reference
+ * (suffix _ref) that tests compare the dispatched SIMD version against.
+ * CPU feature dispatch happens once, in one place (cpu.c).
+ */
+#ifndef VLM_CORE_KERNELS_H
+#define VLM_CORE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+
+/* A linear layer's weight, nn.Linear layout [rows = out, cols = in].
+ * Dense: dtype F32/F16/BF16, data = rows*cols elements.
+ * Affine-quantized (MLX): dtype U32, data = rows * (cols*bits/32) words,
+ * each row one little-endian bit stream (code i at bits [i*bits, i*bits+bits));
+ * scales/biases = rows * (cols/group_size) elements of scale_dtype;
+ * w[r][c] = scale[r][c/g] * q[r][c] + bias[r][c/g]. */
+typedef struct vlm_weight {
+    vlm_dtype dtype;
+    int64_t rows, cols;
+    const void *data;
+    int bits, group_size;      /* quantized only */
+    vlm_dtype scale_dtype;     /* quantized only: F32, F16 or BF16 */
+    const void *scales, *biases;
+} vlm_weight;
+
+static inline int vlm_weight_is_quantized(const vlm_weight *w) { return w->dtype == VLM_DTYPE_U32; }
+
+/* ---- threading ---------------------------------------------------------- */
+
+/* Run fn(ctx, i) for i in [0, n) on the kernel thread pool. */
+typedef void (*vlm_task_fn)(void *ctx, int64_t begin, int64_t end);
+/* Split [0, n) into contiguous chunks (at least min_chunk items each) and
+ * run them on the pool; returns when all are done. */
+void vlm_parallel_for(int64_t n, int64_t min_chunk, vlm_task_fn fn, void *ctx);
+int vlm_threads(void);   /* current kernel thread count */
+
+/* ---- CPU features ------------------------------------------------------- */
+typedef struct vlm_cpu_features {
+    int avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512bf16, avx512vnni, neon;
+} vlm_cpu_features;
+const vlm_cpu_features *vlm_cpu(void);
+/* Force the scalar reference path everywhere (tests, debugging). */
+void vlm_kernels_force_scalar(int on);
+const char *vlm_kernels_isa(void);   /* "avx512", "avx2", "neon", "scalar" */
+
+/* ---- linear algebra ----------------------------------------------------- */
+
+/* y[m][rows] = x[m][cols] . W^T (+ bias[rows] when bias != NULL).
+ * Multi-threaded; m == 1 is the GEMV (decode) path. */
+void vlm_linear(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias);
+void vlm_linear_ref(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias);
+
+/* Row r of W as f32 (embedding lookup; quantized embeddings included). */
+void vlm_weight_row(const vlm_weight *w, int64_t r, float *out);
+/* Whole W as f32 [rows][cols] (tests, small weights). */
+void vlm_dequantize(const vlm_weight *w, float *out);
+
+/* ---- elementwise / normalisation (rows of length n, in place allowed) -- */
+void vlm_softmax(float *x, int64_t n);
+void vlm_rms_norm(float *y, const float *x, const float *weight, int64_t rows, int64_t n, float eps);
+void vlm_layer_norm(float *y, const float *x, const float *weight, const float *bias,
+                    int64_t rows, int64_t n, float eps);
+void vlm_silu(float *x, int64_t n);
+void vlm_gelu_erf(float *x, int64_t n);
+void vlm_gelu_tanh(float *x, int64_t n);
+void vlm_quick_gelu(float *x, int64_t n);   /* x * sigmoid(1.702 x) */
+/* gate[i] = act(gate[i]) * up[i] with act = SiLU (SwiGLU). */
+void vlm_swiglu(float *gate, const float *up, int64_t n);
+
+/* ---- rotary embedding --------------------------------------------------- */
+/* Rotate one head vector x[head_dim] in place with per-pair cos/sin of
+ * length head_dim/2. half_split: pairs (i, i+d/2) (Llama/Qwen "rotate_half");
+ * otherwise interleaved pairs (2i, 2i+1). */
+void vlm_rope(float *x, int head_dim, const float *cos, const float *sin, int half_split);
+
+/* ---- attention ---------------------------------------------------------- */
+/* Multi-head attention with grouped KV heads.
+ * q: n_q rows, row stride q_stride floats, head h at q + h*head_dim.
+ * k, v: n_kv rows, row stride kv_stride, kv head g at + g*head_dim;
+ * query head h uses kv head h / (n_heads / n_kv_heads).
+ * out: n_q rows of n_heads*head_dim.
+ * causal_offset >= 0: query i attends keys j <= causal_offset + i;
+ * causal_offset < 0: no mask (all keys).
+ * Softmax in f32 with scale applied to q.k. Multi-threaded over heads/rows. */
+void vlm_attention(float *out, const float *q, int64_t n_q, int64_t q_stride,
+                   const float *k, const float *v, int64_t n_kv, int64_t kv_stride,
+                   int n_heads, int n_kv_heads, int head_dim, int64_t causal_offset, float scale);
+
+#endif
