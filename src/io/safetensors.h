@@ -2,7 +2,11 @@
  * safetensors.h — memory-mapped, fully validated safetensors checkpoints,
  * single-file or sharded (model.safetensors.index.json).
  *
- * Tensors are never copied: st_tensor.data points into the mmap. Every
+ * Tensors are never copied: st_tensor.data points into the mmap, and is
+ * NOT necessarily aligned to its element size (MLX does not pad the header,
+ * so the data area often starts at an odd offset): read it with memcpy or
+ * unaligned SIMD loads, never through a cast uint16_t / uint32_t pointer
+ * (UBSan's alignment check rejects that). Every
  * header is validated before use (lengths, JSON, offsets, overlaps,
  * dtype x shape = bytes, duplicates) and each failure is a clear error
  * naming the file and the tensor.
