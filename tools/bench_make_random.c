@@ -249,47 +249,45 @@ static cJSON *quantization(int bits) {
     return q;
 }
 
+typedef struct json_number {
+    const char *key;
+    double value;
+} json_number;
+
+static void add_numbers(cJSON *obj, const json_number *fields, size_t n) {
+    for (size_t i = 0; i < n; i++) cJSON_AddNumberToObject(obj, fields[i].key, fields[i].value);
+}
+
 static cJSON *model_config(const qwen2_vl_dims *d, int bits) {
+    const json_number text[] = {
+        {"bos_token_id", FIRST_SPECIAL_ID},        {"eos_token_id", FIRST_SPECIAL_ID + 2},
+        {"vision_start_token_id", FIRST_SPECIAL_ID + 9}, {"vision_end_token_id", FIRST_SPECIAL_ID + 10},
+        {"vision_token_id", FIRST_SPECIAL_ID + 11}, {"image_token_id", FIRST_SPECIAL_ID + 12},
+        {"video_token_id", FIRST_SPECIAL_ID + 13}, {"hidden_size", d->hidden},
+        {"intermediate_size", d->intermediate},    {"max_position_embeddings", 32768},
+        {"max_window_layers", d->layers},          {"num_attention_heads", d->heads},
+        {"num_hidden_layers", d->layers},          {"num_key_value_heads", d->kv_heads},
+        {"rms_norm_eps", 1e-6},                    {"rope_theta", 1000000.0},
+        {"sliding_window", 32768},                 {"vocab_size", d->vocab}};
+    const json_number vision[] = {
+        {"depth", d->vision_depth}, {"embed_dim", d->vision_dim},      {"hidden_size", d->hidden},
+        {"mlp_ratio", d->mlp_ratio}, {"num_heads", d->vision_heads},   {"in_chans", 3},
+        {"patch_size", d->patch},   {"spatial_merge_size", d->merge}, {"spatial_patch_size", d->patch},
+        {"temporal_patch_size", d->temporal}};
     cJSON *c = cJSON_CreateObject();
     cJSON_AddItemToObject(c, "architectures", cJSON_CreateStringArray((const char *[]){"Qwen2VLForConditionalGeneration"}, 1));
     cJSON_AddStringToObject(c, "model_type", "qwen2_vl");
-    cJSON_AddNumberToObject(c, "bos_token_id", FIRST_SPECIAL_ID);
-    cJSON_AddNumberToObject(c, "eos_token_id", FIRST_SPECIAL_ID + 2);
-    cJSON_AddNumberToObject(c, "vision_start_token_id", FIRST_SPECIAL_ID + 9);
-    cJSON_AddNumberToObject(c, "vision_end_token_id", FIRST_SPECIAL_ID + 10);
-    cJSON_AddNumberToObject(c, "vision_token_id", FIRST_SPECIAL_ID + 11);
-    cJSON_AddNumberToObject(c, "image_token_id", FIRST_SPECIAL_ID + 12);
-    cJSON_AddNumberToObject(c, "video_token_id", FIRST_SPECIAL_ID + 13);
     cJSON_AddStringToObject(c, "hidden_act", "silu");
-    cJSON_AddNumberToObject(c, "hidden_size", d->hidden);
-    cJSON_AddNumberToObject(c, "intermediate_size", d->intermediate);
-    cJSON_AddNumberToObject(c, "max_position_embeddings", 32768);
-    cJSON_AddNumberToObject(c, "max_window_layers", d->layers);
-    cJSON_AddNumberToObject(c, "num_attention_heads", d->heads);
-    cJSON_AddNumberToObject(c, "num_hidden_layers", d->layers);
-    cJSON_AddNumberToObject(c, "num_key_value_heads", d->kv_heads);
-    cJSON_AddNumberToObject(c, "rms_norm_eps", 1e-6);
-    cJSON_AddNumberToObject(c, "rope_theta", 1000000.0);
-    cJSON_AddNumberToObject(c, "sliding_window", 32768);
+    add_numbers(c, text, sizeof text / sizeof *text);
     cJSON_AddBoolToObject(c, "tie_word_embeddings", 1);
     cJSON_AddStringToObject(c, "torch_dtype", "bfloat16");
     cJSON_AddBoolToObject(c, "use_sliding_window", 0);
-    cJSON_AddNumberToObject(c, "vocab_size", d->vocab);
     cJSON *rope = cJSON_AddObjectToObject(c, "rope_scaling");
     cJSON_AddStringToObject(rope, "type", "mrope");
     cJSON_AddItemToObject(rope, "mrope_section", int_array((const int[]){16, 24, 24}, 3));
     cJSON *v = cJSON_AddObjectToObject(c, "vision_config");
-    cJSON_AddNumberToObject(v, "depth", d->vision_depth);
-    cJSON_AddNumberToObject(v, "embed_dim", d->vision_dim);
-    cJSON_AddNumberToObject(v, "hidden_size", d->hidden);
     cJSON_AddStringToObject(v, "hidden_act", "quick_gelu");
-    cJSON_AddNumberToObject(v, "mlp_ratio", d->mlp_ratio);
-    cJSON_AddNumberToObject(v, "num_heads", d->vision_heads);
-    cJSON_AddNumberToObject(v, "in_chans", 3);
-    cJSON_AddNumberToObject(v, "patch_size", d->patch);
-    cJSON_AddNumberToObject(v, "spatial_merge_size", d->merge);
-    cJSON_AddNumberToObject(v, "spatial_patch_size", d->patch);
-    cJSON_AddNumberToObject(v, "temporal_patch_size", d->temporal);
+    add_numbers(v, vision, sizeof vision / sizeof *vision);
     if (bits < 16) {
         cJSON_AddItemToObject(c, "quantization", quantization(bits));
         cJSON_AddItemToObject(c, "quantization_config", quantization(bits));
@@ -306,12 +304,13 @@ static cJSON *generation_config(void) {
 }
 
 static cJSON *preprocessor_config(const qwen2_vl_dims *d) {
+    const json_number fields[] = {{"min_pixels", 3136},
+                                  {"max_pixels", 12845056},
+                                  {"patch_size", d->patch},
+                                  {"temporal_patch_size", d->temporal},
+                                  {"merge_size", d->merge}};
     cJSON *p = cJSON_CreateObject();
-    cJSON_AddNumberToObject(p, "min_pixels", 3136);
-    cJSON_AddNumberToObject(p, "max_pixels", 12845056);
-    cJSON_AddNumberToObject(p, "patch_size", d->patch);
-    cJSON_AddNumberToObject(p, "temporal_patch_size", d->temporal);
-    cJSON_AddNumberToObject(p, "merge_size", d->merge);
+    add_numbers(p, fields, sizeof fields / sizeof *fields);
     cJSON_AddItemToObject(p, "image_mean", cJSON_CreateDoubleArray((const double[]){0.48145466, 0.4578275, 0.40821073}, 3));
     cJSON_AddItemToObject(p, "image_std", cJSON_CreateDoubleArray((const double[]){0.26862954, 0.26130258, 0.27577711}, 3));
     cJSON_AddStringToObject(p, "image_processor_type", "Qwen2VLImageProcessor");
