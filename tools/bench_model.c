@@ -168,22 +168,24 @@ typedef struct read_probe {
     _Atomic uint64_t sink;  /* keeps the reads alive */
 } read_probe;
 
-/* Stream whole tensors [begin, end) of the language model. */
+/* Stream whole tensors [begin, end) of the language model (tensor data
+ * may be unaligned: words are read with memcpy). */
 static void read_tensors(void *ctx, int64_t begin, int64_t end) {
     read_probe *p = ctx;
-    uint64_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
+    uint64_t acc[4] = {0, 0, 0, 0};
     for (int64_t i = begin; i < end; i++) {
         const st_tensor *t = st_at(p->a, p->index[i]);
-        const uint64_t *w = t->data;
-        size_t n = t->nbytes / 32 * 4;
-        for (size_t k = 0; k < n; k += 4) {
-            acc0 += w[k];
-            acc1 ^= w[k + 1];
-            acc2 += w[k + 2];
-            acc3 ^= w[k + 3];
+        const uint8_t *bytes = t->data;
+        for (size_t k = 0; k + 32 <= t->nbytes; k += 32) {
+            uint64_t w[4];
+            memcpy(w, bytes + k, sizeof w);
+            acc[0] += w[0];
+            acc[1] ^= w[1];
+            acc[2] += w[2];
+            acc[3] ^= w[3];
         }
     }
-    atomic_fetch_add(&p->sink, acc0 + acc1 + acc2 + acc3);
+    atomic_fetch_add(&p->sink, acc[0] + acc[1] + acc[2] + acc[3]);
 }
 
 /* Best of 5 passes over the language weights with the kernel thread pool. */
