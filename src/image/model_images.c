@@ -1,0 +1,51 @@
+/*
+ * model_images.c — the preprocessed-images tensor handed to a model
+ * (model_images in src/models/model.h): allocation, release, and
+ * model_preprocess_images, which loads sources and runs the model's
+ * image processor.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "image/processor.h"
+
+vlm_status model_images_alloc(model_images *out, int n_images, const int64_t *shape, int ndim) {
+    memset(out, 0, sizeof *out);
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] <= 0 || (size_t)shape[d] > SIZE_MAX / sizeof(float) / count)
+            return vlm_error(VLM_ERR_LIMIT, "pixel_values shape too large");
+        count *= (size_t)shape[d];
+        out->shape[d] = shape[d];
+    }
+    out->ndim = ndim;
+    out->n_images = n_images;
+    out->pixel_values = vlm_malloc(count * sizeof(float));
+    return out->pixel_values ? VLM_OK : VLM_ERR_OUT_OF_MEMORY;
+}
+
+void model_images_free(model_images *im) {
+    if (!im) return;
+    free(im->pixel_values);
+    free(im->grid_thw);
+    memset(im, 0, sizeof *im);
+}
+
+vlm_status model_preprocess_images(const vlm_model *m, const char *const *sources, size_t n,
+                                   model_images *out) {
+    memset(out, 0, sizeof *out);
+    if (!m || !m->image_processor)
+        return vlm_error(VLM_ERR_UNSUPPORTED, "this model has no image processor");
+    if (n == 0 || n > INT32_MAX || !sources)
+        return vlm_error(VLM_ERR_INVALID_ARGUMENT, "model_preprocess_images: no images");
+    vlm_image **images = vlm_calloc(n, sizeof *images);
+    if (!images) return VLM_ERR_OUT_OF_MEMORY;
+    vlm_status st = VLM_OK;
+    for (size_t i = 0; i < n && !st; i++) st = vlm_image_load(sources[i], &images[i]);
+    if (!st)
+        st = image_processor_run(m->image_processor, (const vlm_image *const *)images, (int)n, out);
+    for (size_t i = 0; i < n; i++) vlm_image_free(images[i]);
+    free(images);
+    return st;
+}

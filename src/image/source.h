@@ -1,0 +1,26 @@
+/*
+ * source.h — where image bytes come from: a file path, an http(s) URL, a
+ * data: URL (as OpenAI's image_url sends them) or bare base64.
+ */
+#ifndef VLM_IMAGE_SOURCE_H
+#define VLM_IMAGE_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vlm.h"
+
+/* Refuse files and downloads larger than this. */
+#define IMAGE_MAX_SOURCE_BYTES ((size_t)256 << 20)
+
+/* The raw bytes of source (allocated, free()). */
+vlm_status image_source_read(const char *source, uint8_t **data, size_t *size);
+
+/* GET an http(s) URL with libcurl: bounded time, size and redirects. */
+vlm_status image_fetch_url(const char *url, uint8_t **data, size_t *size);
+
+/* Decode base64 (standard or URL-safe alphabet; whitespace skipped;
+ * padding optional). */
+vlm_status base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * test_image_decode.c — every image of the golden manifest decodes to
+ * exactly the pixels PIL 9.4 gives for ImageOps.exif_transpose(img)
+ * .convert("RGB") (hash of all pixels, plus the .npy golden where it is
+ * small enough to ship), and the expected failures fail cleanly.
+ */
+#include "image_golden.h"
+
+static void check_decoded(const cJSON *entry, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, IMAGE_FIXTURES "%s", name);
+    vlm_image *img = NULL;
+    vlm_status st = vlm_image_load(path, &img);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(entry, "error");
+    if (err) {
+        CHECKF(st != VLM_OK, "%s: PIL refuses it (%s) but it decoded", name, err->valuestring);
+        CHECKF(strstr(vlm_last_error(), name) != NULL, "%s: message lacks the file: %s", name,
+               vlm_last_error());
+        vlm_image_free(img);
+        return;
+    }
+    if (st != VLM_OK) {
+        CHECKF(0, "%s: %s", name, vlm_last_error());
+        return;
+    }
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(entry, "rgb_shape");
+    CHECKF(img->height == cJSON_GetArrayItem(shape, 0)->valueint &&
+               img->width == cJSON_GetArrayItem(shape, 1)->valueint,
+           "%s: %dx%d", name, img->width, img->height);
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(entry, "rgb_sha256");
+    CHECKF(golden_hash_matches(img->rgb, (size_t)img->width * img->height * 3, sha->valuestring, name),
+           "%s: pixels differ from PIL", name);
+    const cJSON *npy = cJSON_GetObjectItemCaseSensitive(entry, "npy");
+    snprintf(path, sizeof path, IMAGE_FIXTURES "%s", npy ? npy->valuestring : "");
+    FILE *f = npy ? fopen(path, "rb") : NULL;
+    if (f) {
+        fclose(f);
+        CHECKF(golden_npy_image_matches(img, path), "%s", name);
+    }
+    vlm_image_free(img);
+}
+
+static void test_manifest_decodes(void) {
+    cJSON *m = golden_manifest();
+    CHECK(m != NULL);
+    const cJSON *decode = cJSON_GetObjectItemCaseSensitive(m, "decode");
+    int n = 0;
+    for (const cJSON *e = decode ? decode->child : NULL; e; e = e->next, n++) check_decoded(e, e->string);
+    CHECKF(n >= 40, "only %d decode cases", n);
+    cJSON_Delete(m);
+}
+
+/* Twelve-bit JPEG: PIL cannot identify it; we refuse it with a reason. */
+static void test_12bit_jpeg_is_clean_error(void) {
+    vlm_image *img = NULL;
+    CHECK(vlm_image_load(IMAGE_FIXTURES "libjpegturbo_monkey12.jpg", &img) == VLM_ERR_UNSUPPORTED);
+    CHECKF(strstr(vlm_last_error(), "precision 12") != NULL, "%s", vlm_last_error());
+    CHECK(img == NULL);
+}
+
+void run_tests(void) {
+    RUN(test_manifest_decodes);
+    RUN(test_12bit_jpeg_is_clean_error);
+}
