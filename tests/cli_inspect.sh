@@ -60,13 +60,26 @@ for s in '"model_type":"gemma3"' '"parameters":672384' '"tensor_count":100' \
 done
 [ "$(wc -l <"$TMP/g.json")" = 1 ] || fail "JSON output is not one line"
 
+# --- a repo id in the Hugging Face cache (files are symlinks to blobs there)
+snap="$TMP/hub/models--org--tiny-qwen2-vl/snapshots/0123abc"
+mkdir -p "$snap" "$TMP/hub/models--org--tiny-qwen2-vl/refs" "$TMP/hub/models--org--tiny-qwen2-vl/blobs"
+for f in config.json model.safetensors model.safetensors.index.json; do
+    cp "fixtures/io/qwen2_vl_q4/$f" "$TMP/hub/models--org--tiny-qwen2-vl/blobs/$f.blob"
+    ln -s "../../blobs/$f.blob" "$snap/$f"
+done
+printf 0123abc >"$TMP/hub/models--org--tiny-qwen2-vl/refs/main"
+HF_HUB_CACHE="$TMP/hub" "$VLM" inspect org/tiny-qwen2-vl >"$TMP/hub.txt" 2>"$TMP/err" || fail "repo id exit $? $(cat "$TMP/err")"
+expect_line "$TMP/hub.txt" "parameters: 701184"
+
 # --- errors: clear message on stderr, nothing on stdout, non-zero exit
 expect_error() {   # DIR NEEDLE
     if "$VLM" inspect "$1" >"$TMP/out" 2>"$TMP/err"; then fail "inspect $1 succeeded"; fi
     [ -s "$TMP/out" ] && fail "inspect $1 wrote to stdout"
     grep -qF -- "$2" "$TMP/err" || fail "inspect $1: stderr '$(cat "$TMP/err")' lacks '$2'"
 }
-expect_error "$TMP/nowhere" "nowhere/config.json"
+expect_error "$TMP/nowhere" "nowhere"
+mkdir -p "$TMP/empty"
+expect_error "$TMP/empty" "empty/config.json"
 mkdir -p "$TMP/noweights" && cp fixtures/io/qwen2_vl_q4/config.json "$TMP/noweights/"
 expect_error "$TMP/noweights" "no .safetensors files"
 mkdir -p "$TMP/corrupt" && cp fixtures/io/qwen2_vl_q4/*.json "$TMP/corrupt/"

@@ -1,6 +1,6 @@
 /*
  * cmd_inspect.c — `vlm inspect DIR [--tensors] [--json]`: what a model
- * folder holds — model type, exact parameter count (rule in
+ * folder (or a repo id in the local Hugging Face cache) holds — model type, exact parameter count (rule in
  * src/io/inspect.h), bytes per dtype, quantization per module pattern,
  * text and vision dimensions, and optionally every tensor.
  */
@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "io/config.h"
+#include "io/hf_cache.h"
 #include "io/inspect.h"
 #include "io/safetensors.h"
 
@@ -37,7 +38,8 @@ typedef struct model_facts {
 
 static void usage(FILE *out) {
     fputs("usage: vlm inspect DIR [--tensors] [--json]\n"
-          "  Describe a model folder: type, parameters, dtypes, quantization, dims.\n"
+          "  Describe a model folder (or an org/name repo in the Hugging Face cache):\n"
+          "  type, parameters, dtypes, quantization, dims.\n"
           "  --tensors  also list every tensor (name, dtype, shape)\n"
           "  --json     one JSON object on stdout instead of text\n"
           "Parameters count quantized weights unpacked ([out, in]); their .scales and\n"
@@ -219,10 +221,12 @@ int cmd_inspect(int argc, char **argv) {
         usage(parsed < 0 ? stdout : stderr);
         return parsed < 0 ? 0 : 2;
     }
+    char *dir = NULL;
+    if (hf_resolve_model_path(o.dir, &dir)) return cli_fail("inspect", NULL);
     model_facts f;
-    vlm_status st = load_facts(o.dir, &f);
-    int rc = st ? cli_fail("inspect", "%s: %s", o.dir, vlm_last_error())
-                : o.json ? print_json(&o, &f) : (print_text(&o, &f), 0);
+    vlm_status st = load_facts(dir, &f);
+    int rc = st ? cli_fail("inspect", NULL) : o.json ? print_json(&o, &f) : (print_text(&o, &f), 0);
     free_facts(&f);
+    vlm_free(dir);
     return rc;
 }
