@@ -33,10 +33,22 @@ CKPT=${VLM_BENCH_DIR:-$HOME/.cache/vlm-bench}
 SHARED=${VLM_SHARED:-../shared}
 
 [ -x "$VLM" ] || make -s
-if [ ! -x "$PEER/bin/llama-bench" ] || [ ! -f "$PEER/models/qwen2-2b-q4_0.gguf" ]; then
-  [ -x "$SHARED/peer/setup.sh" ] || { echo "no llama.cpp peer in $PEER and no $SHARED/peer/setup.sh" >&2; exit 1; }
-  bash "$SHARED/peer/setup.sh" "$PEER"
+# The peer kit builds llama-bench first; its last steps (peakflops needs AVX-512,
+# all six GGUFs) may fail or be slow, so only what this comparison needs is required.
+if [ ! -x "$PEER/bin/llama-bench" ]; then
+  [ -f "$SHARED/peer/setup.sh" ] || { echo "no llama.cpp peer in $PEER and no $SHARED/peer/setup.sh" >&2; exit 1; }
+  bash "$SHARED/peer/setup.sh" "$PEER" || echo "(peer setup ended early; continuing with what it built)" >&2
 fi
+[ -x "$PEER/bin/llama-bench" ] || { echo "llama-bench missing in $PEER/bin" >&2; exit 1; }
+gguf() {  # gguf BITS -> path of the matching random-weight GGUF, written if missing
+  local f="$PEER/models/qwen2-2b-$(gguf_type "$1").gguf"
+  if [ ! -f "$f" ]; then
+    mkdir -p "$PEER/models"
+    /usr/bin/python3 "$SHARED/peer/gen_gguf.py" --size 2b --type "$(gguf_type "$1")" \
+      --vocab "$PEER/llama.cpp-src/models/ggml-vocab-qwen2.gguf" --out "$f" >&2
+  fi
+  echo "$f"
+}
 
 gguf_type() { case "$1" in 4) echo q4_0 ;; 8) echo q8_0 ;; 16) echo f16 ;; esac; }
 json_num() { sed -n "s/.*\"$2\": *\([0-9.eE+-]*\).*/\1/p" <<<"$1"; }
@@ -59,7 +71,7 @@ for b in $BITS; do
   [ -f "$dir/model.safetensors" ] || "$VLM" bench --make-random qwen2-vl-2b --bits "$b" --out "$dir" >&2
   bw=$(membw || echo nan)
   v=$("$VLM" bench --model "$dir" --threads "$THREADS" --json)
-  read -r lpp ltg < <(llama_rates "$PEER/models/qwen2-2b-$(gguf_type "$b").gguf")
+  read -r lpp ltg < <(llama_rates "$(gguf "$b")")
   vpp=$(json_num "$v" prefill_tok_s); vtg=$(json_num "$v" decode_tok_s)
   roof=$(json_num "$v" decode_roofline_pct); rss=$(json_num "$v" peak_rss_mb); rx=$(json_num "$v" rss_over_weights_kv)
   ratio=$(awk -v a="$vpp" -v b="$lpp" -v c="$vtg" -v d="$ltg" 'BEGIN { printf "%.2f / %.2f", a / b, c / d }')
