@@ -63,7 +63,7 @@ llama_rates() {  # llama_rates MODEL -> "prefill decode"
   echo "${pp:-nan} ${tg:-nan}"
 }
 
-membw() { OMP_NUM_THREADS="$THREADS" OMP_PROC_BIND=spread "$PEER/bin/membw" 512 12 2>/dev/null | grep -Eo '[0-9]+(\.[0-9]+)?' | tail -1; }
+membw() { OMP_NUM_THREADS="$THREADS" OMP_PROC_BIND=spread "$PEER/bin/membw" 512 12 2>/dev/null | sed -n 's/^RESULT read *best \([0-9.]*\).*/\1/p'; }
 
 printf "%-6s | %-24s | %-22s | %-22s | %-10s | %-14s | %s\n" bits "vlm prefill / decode t/s" "llama.cpp pp / tg t/s" "vlm/llama pp / tg" "roofline" "peak RSS (x)" "membw GB/s"
 for b in $BITS; do
