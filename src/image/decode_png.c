@@ -145,9 +145,21 @@ static vlm_status png_decode_body(png_decode *d, int *orientation) {
     return VLM_OK;
 }
 
+/* Refuse a decompression bomb from the IHDR alone, before libpng reads
+ * further (png_read_info only returns at the first IDAT). */
+static vlm_status check_ihdr_size(const uint8_t *data, size_t size) {
+    if (size < 24 || memcmp(data + 12, "IHDR", 4)) return VLM_OK;   /* libpng will complain */
+    const uint8_t *p = data + 16;
+    uint32_t w = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    uint32_t h = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+    return w && h ? image_check_size(w, h, "PNG") : VLM_OK;
+}
+
 /* The decode state lives on the heap so that nothing libpng's longjmp
  * skips over is a modified automatic variable. */
 vlm_status decode_png(const uint8_t *data, size_t size, vlm_image **out, int *orientation) {
+    vlm_status st = check_ihdr_size(data, size);
+    if (st) return st;
     png_decode *d = vlm_calloc(1, sizeof *d);
     if (!d) return VLM_ERR_OUT_OF_MEMORY;
     d->src.data = data;
@@ -159,7 +171,6 @@ vlm_status decode_png(const uint8_t *data, size_t size, vlm_image **out, int *or
         return vlm_error(VLM_ERR_OUT_OF_MEMORY, "libpng: out of memory");
     }
     *orientation = 0;
-    vlm_status st;
     if (setjmp(png_jmpbuf(d->png))) st = vlm_error(VLM_ERR_FORMAT, "%s", d->src.message);
     else st = png_decode_body(d, orientation);
     png_destroy_read_struct(&d->png, &d->info, NULL);

@@ -50,8 +50,7 @@ static vlm_status qwen2_vl_configure(image_processor *p, const cJSON *config,
     return VLM_OK;
 }
 
-/* transformers' smart_resize, evaluated with Python's float semantics. */
-static vlm_status smart_resize(int height, int width, int factor, int64_t min_pixels,
+vlm_status qwen2_vl_smart_resize(int height, int width, int factor, int64_t min_pixels,
                                int64_t max_pixels, int *out_h, int *out_w) {
     double ratio = (double)(height > width ? height : width) / (height < width ? height : width);
     if (ratio > QWEN_MAX_ASPECT_RATIO)
@@ -110,7 +109,7 @@ static vlm_status qwen2_vl_run(const image_processor *p, const vlm_image *const 
     vlm_status st = VLM_OK;
     for (int i = 0; i < n && !st; i++) {
         int h = images[i]->height, w = images[i]->width;
-        if (p->do_resize) st = smart_resize(h, w, factor, p->min_pixels, p->max_pixels, &h, &w);
+        if (p->do_resize) st = qwen2_vl_smart_resize(h, w, factor, p->min_pixels, p->max_pixels, &h, &w);
         else if (h % factor || w % factor)
             st = vlm_error(VLM_ERR_INVALID_ARGUMENT, "image %dx%d: sides must be multiples of %d "
                            "when do_resize is false", w, h, factor);

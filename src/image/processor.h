@@ -48,6 +48,13 @@ vlm_status image_processor_run(const image_processor *p, const vlm_image *const 
 /* The family's name ("qwen2_vl", "siglip", "clip"). */
 const char *image_processor_family_name(const image_processor *p);
 
+/* Qwen2-VL's smart_resize (transformers, evaluated with Python's float
+ * semantics): the (height, width) an image is resized to, multiples of
+ * factor with min_pixels <= h*w <= max_pixels (approximately, as upstream);
+ * VLM_ERR_LIMIT when the aspect ratio exceeds 200. */
+vlm_status qwen2_vl_smart_resize(int height, int width, int factor, int64_t min_pixels,
+                                 int64_t max_pixels, int *out_h, int *out_w);
+
 /* ---- for the family files ---------------------------------------------- */
 
 typedef struct image_processor_family {
