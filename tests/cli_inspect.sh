@@ -41,6 +41,14 @@ expect_line "$TMP/q4.txt" "  vision_tower.patch_embed.proj: BF16 (x1)"
 expect_line "$TMP/q4.txt" "text: hidden_size 128, num_hidden_layers 2, num_attention_heads 4, num_key_value_heads 2, intermediate_size 256, vocab_size 1024, max_position_embeddings 32768"
 expect_line "$TMP/q4.txt" "vision: depth 2, embed_dim 64, hidden_size 128, num_heads 4, patch_size 14, spatial_merge_size 2, temporal_patch_size 2"
 
+# --- kimi_vl q4: stacked MoE experts [experts, out, words] count experts * out * in
+# (python: sum over U32+.scales weights of numel * 32 / bits = the bf16 model's 1216400)
+"$VLM" inspect fixtures/io/kimi_vl_q4 >"$TMP/kimi.txt" 2>"$TMP/err" || fail "kimi exit $? $(cat "$TMP/err")"
+expect_line "$TMP/kimi.txt" "parameters: 1216400"
+expect_line "$TMP/kimi.txt" "bytes: BF16 484512, U32 502784 (total 987296)"
+expect_line "$TMP/kimi.txt" "  language_model.model.layers.*.mlp.switch_mlp.up_proj: q4 g64 (x2)"
+expect_line "$TMP/kimi.txt" "  language_model.model.layers.*.mlp.gate: BF16 (x2)"
+
 # --- --tensors lists every tensor once
 "$VLM" inspect fixtures/io/qwen2_vl_q4 --tensors >"$TMP/t.txt" || fail "--tensors exit $?"
 expect_line "$TMP/t.txt" "  language_model.model.layers.0.mlp.up_proj.weight U32 [256, 16]"

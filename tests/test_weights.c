@@ -208,6 +208,38 @@ static void test_quant_inference_and_companions(void) {
     st_close(a);
 }
 
+/* Kimi-VL's routed experts are stacked [experts, out, words]; each expert
+ * binds as its own [out, in] matrix. Dims from its config.json:
+ * n_routed_experts 8, moe_intermediate_size 64, hidden_size 128. */
+static void test_stacked_experts(void) {
+    st_archive *a = open_dir("fixtures/io/kimi_vl_q4");
+    cJSON *config = NULL;
+    vlm_quant_config q = quant_of("fixtures/io/kimi_vl_q4", &config);
+    if (!a) return;
+    const char *up = "language_model.model.layers.1.mlp.switch_mlp.up_proj";
+    const char *down = "language_model.model.layers.1.mlp.switch_mlp.down_proj";
+    vlm_weight e0, e5;
+    CHECK_OK(weights_expert(a, &q, up, 0, &e0));
+    CHECK_OK(weights_expert(a, &q, up, 5, &e5));
+    CHECK(e0.rows == 64 && e0.cols == 128 && e0.bits == 4 && e0.group_size == 64);
+    const st_tensor *w = st_find(a, "language_model.model.layers.1.mlp.switch_mlp.up_proj.weight");
+    const st_tensor *s = st_find(a, "language_model.model.layers.1.mlp.switch_mlp.up_proj.scales");
+    CHECK(e0.data == w->data && e0.scales == s->data);
+    /* expert 5 starts 5 * 64 rows * 16 words * 4 bytes in; scales 5 * 64 * 2 groups * 2 bytes */
+    CHECK((const uint8_t *)e5.data == (const uint8_t *)w->data + 5 * 64 * 16 * 4);
+    CHECK((const uint8_t *)e5.scales == (const uint8_t *)s->data + 5 * 64 * 2 * 2);
+    CHECK_OK(weights_expert(a, &q, down, 7, &e5));
+    CHECK(e5.rows == 128 && e5.cols == 64 && e5.group_size == 64);
+    CHECK(weights_expert(a, &q, up, 8, &e0) == VLM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(vlm_last_error(), "expert 8 of 8") != NULL);
+    CHECK(weights_linear(a, &q, up, &e0) == VLM_ERR_FORMAT);   /* not one matrix */
+    CHECK(strstr(vlm_last_error(), "expected 2 dimensions") != NULL);
+    CHECK(weights_expert(a, &q, "language_model.model.layers.1.mlp.shared_experts.up_proj", 0, &e0) ==
+          VLM_ERR_FORMAT);
+    st_close(a);
+    cJSON_Delete(config);
+}
+
 void run_tests(void) {
     mkdir(TMP, 0755);
     RUN(test_q4_matches_bf16_shapes);
@@ -215,4 +247,5 @@ void run_tests(void) {
     RUN(test_vectors_and_shapes);
     RUN(test_float_conversions);
     RUN(test_quant_inference_and_companions);
+    RUN(test_stacked_experts);
 }

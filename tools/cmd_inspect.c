@@ -19,7 +19,8 @@
  * and for the vision tower (vision_config), when present. */
 static const char *const text_keys[] = {
     "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
-    "intermediate_size", "vocab_size", "max_position_embeddings"};
+    "intermediate_size", "vocab_size", "max_position_embeddings", "n_routed_experts",
+    "num_experts_per_tok", "moe_intermediate_size"};
 static const char *const vision_keys[] = {
     "depth", "num_hidden_layers", "embed_dim", "hidden_size", "num_heads", "num_attention_heads",
     "intermediate_size", "patch_size", "image_size", "spatial_merge_size", "temporal_patch_size"};

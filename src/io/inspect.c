@@ -82,10 +82,11 @@ static vlm_status count_tensor(const st_archive *a, const vlm_quant_config *q, c
     if (quantized && (!strcmp(suffix, "scales") || !strcmp(suffix, "biases")))
         return VLM_OK;   /* quantization metadata of module's weight */
     if (quantized && !strcmp(suffix, "weight")) {
-        vlm_weight w;
-        vlm_status st = weights_linear(a, q, module, &w);
+        vlm_weight w;   /* one matrix, or expert 0 of [experts, out, words] */
+        int stacked = t->ndim == 3;
+        vlm_status st = stacked ? weights_expert(a, q, module, 0, &w) : weights_linear(a, q, module, &w);
         if (st) return st;
-        r->parameters += (uint64_t)w.rows * (uint64_t)w.cols;
+        r->parameters += (uint64_t)(stacked ? t->shape[0] : 1) * (uint64_t)w.rows * (uint64_t)w.cols;
         return add_to_group(&r->quantized, &r->n_quantized, module, w.bits, w.group_size, w.scale_dtype);
     }
     r->parameters += (uint64_t)st_numel(t);

@@ -6,7 +6,8 @@
  *
  * Parameter counting rule: every tensor's element count, except that a
  * quantized weight counts as its unpacked [out, in] (in = packed words per
- * row * 32 / bits) and its .scales/.biases are quantization metadata, not
+ * row * 32 / bits; stacked expert weights [experts, out, words] count
+ * experts * out * in) and its .scales/.biases are quantization metadata, not
  * parameters. A q4/q8 checkpoint therefore counts the same as its bf16
  * source.
  */

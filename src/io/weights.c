@@ -59,20 +59,11 @@ vlm_status weights_expect_shape(const st_archive *a, const char *name, int ndim,
 
 /* ---- linear weights ----------------------------------------------------- */
 
-static vlm_status bind_dense(const char *name, const st_tensor *w, vlm_weight *out) {
-    if (!is_float_dtype(w->dtype))
-        return vlm_error(VLM_ERR_UNSUPPORTED,
-                         "tensor '%s': dtype %s cannot be a linear weight (F32/F16/BF16, or U32 with "
-                         ".scales/.biases)", name, vlm_dtype_name(w->dtype));
-    if (w->ndim < 2)
-        return vlm_error(VLM_ERR_FORMAT, "tensor '%s': a linear weight needs 2 dimensions, has %d", name,
-                         w->ndim);
-    memset(out, 0, sizeof *out);
-    out->dtype = w->dtype;
-    out->rows = w->shape[0];
-    out->cols = out->rows ? st_numel(w) / out->rows : 0;
-    out->data = w->data;
-    return VLM_OK;
+static vlm_status check_dense_dtype(const char *name, const st_tensor *w) {
+    if (is_float_dtype(w->dtype)) return VLM_OK;
+    return vlm_error(VLM_ERR_UNSUPPORTED,
+                     "tensor '%s': dtype %s cannot be a linear weight (F32/F16/BF16, or U32 with "
+                     ".scales/.biases)", name, vlm_dtype_name(w->dtype));
 }
 
 /* Input size implied by bits; 0 when words*32 is not a multiple of bits. */
@@ -99,54 +90,71 @@ static vlm_status infer_quant(const char *prefix, int64_t words, int64_t groups,
                      (long long)words, (long long)groups);
 }
 
+/* .scales/.biases: float, same rank and leading dims as the packed weight. */
 static vlm_status check_quant_companion(const char *name, const st_tensor *t, const st_tensor *w) {
-    if (!is_float_dtype(t->dtype) || t->ndim != 2 || t->shape[0] != w->shape[0] || t->shape[1] < 1)
+    int same = is_float_dtype(t->dtype) && t->ndim == w->ndim && t->shape[t->ndim - 1] >= 1;
+    for (int d = 0; same && d < w->ndim - 1; d++) same = t->shape[d] == w->shape[d];
+    if (!same)
         return vlm_error(VLM_ERR_FORMAT,
-                         "tensor '%s': must be F32/F16/BF16 [%lld, groups] to match its quantized weight",
-                         name, (long long)w->shape[0]);
+                         "tensor '%s': must be F32/F16/BF16 with the leading dimensions of its quantized "
+                         "weight and one column per group", name);
     return VLM_OK;
 }
 
+/* bits/group of prefix (config, override, or inferred) checked against
+ * words and groups per row. */
+static vlm_status quant_params(const vlm_quant_config *q, const char *prefix, int64_t words, int64_t groups,
+                               int *bits, int *group) {
+    vlm_status st = quant_for_module(q, prefix, bits, group);
+    if (st) return st;
+    if (!*bits) return infer_quant(prefix, words, groups, bits, group);
+    if (!unpacked_cols(words, *bits) || unpacked_cols(words, *bits) != groups * *group)
+        return vlm_error(VLM_ERR_FORMAT,
+                         "'%s': %lld packed words and %lld scale groups per row do not fit the configured "
+                         "%d bits, group size %d", prefix, (long long)words, (long long)groups, *bits, *group);
+    return VLM_OK;
+}
+
+/* Matrix `expert` of prefix's quantized weight [..., out, words]. */
 static vlm_status bind_quantized(const st_archive *a, const vlm_quant_config *q, const char *prefix,
-                                 const st_tensor *w, const st_tensor *scales, vlm_weight *out) {
+                                 const st_tensor *w, const st_tensor *scales, int64_t expert,
+                                 vlm_weight *out) {
     char name[WEIGHTS_MAX_NAME];
     const st_tensor *biases;
     tensor_name(name, prefix, "biases");   /* fits: prefix.scales did */
     vlm_status st = weights_tensor(a, name, &biases);
     if (st) return st;
-    if (w->dtype != VLM_DTYPE_U32 || w->ndim != 2)
-        return vlm_error(VLM_ERR_FORMAT, "tensor '%s.weight': quantized weights must be U32 [out, words]",
+    if (w->dtype != VLM_DTYPE_U32)
+        return vlm_error(VLM_ERR_FORMAT, "tensor '%s.weight': has .scales, so it must be U32 packed codes",
                          prefix);
     tensor_name(name, prefix, "scales");
     if ((st = check_quant_companion(name, scales, w))) return st;
     tensor_name(name, prefix, "biases");
     if ((st = check_quant_companion(name, biases, w))) return st;
-    if (biases->dtype != scales->dtype || biases->shape[1] != scales->shape[1])
+    int last = w->ndim - 1;
+    if (biases->dtype != scales->dtype || biases->shape[last] != scales->shape[last])
         return vlm_error(VLM_ERR_FORMAT, "'%s': .scales and .biases differ in dtype or shape", prefix);
     int bits, group;
-    if ((st = quant_for_module(q, prefix, &bits, &group))) return st;
-    int64_t words = w->shape[1], groups = scales->shape[1];
-    if (!bits) st = infer_quant(prefix, words, groups, &bits, &group);
-    else if (!unpacked_cols(words, bits) || unpacked_cols(words, bits) != groups * group)
-        st = vlm_error(VLM_ERR_FORMAT,
-                       "'%s': %lld packed words and %lld scale groups per row do not fit the configured "
-                       "%d bits, group size %d", prefix, (long long)words, (long long)groups, bits, group);
-    if (st) return st;
+    int64_t rows = w->shape[last - 1], words = w->shape[last], groups = scales->shape[last];
+    if ((st = quant_params(q, prefix, words, groups, &bits, &group))) return st;
+    size_t scale_size = vlm_dtype_size(scales->dtype);
     memset(out, 0, sizeof *out);
     out->dtype = VLM_DTYPE_U32;
-    out->rows = w->shape[0];
+    out->rows = rows;
     out->cols = unpacked_cols(words, bits);
-    out->data = w->data;
+    out->data = (const uint8_t *)w->data + (size_t)(expert * rows * words) * 4;
     out->bits = bits;
     out->group_size = group;
     out->scale_dtype = scales->dtype;
-    out->scales = scales->data;
-    out->biases = biases->data;
+    out->scales = (const uint8_t *)scales->data + (size_t)(expert * rows * groups) * scale_size;
+    out->biases = (const uint8_t *)biases->data + (size_t)(expert * rows * groups) * scale_size;
     return VLM_OK;
 }
 
-vlm_status weights_linear(const st_archive *a, const vlm_quant_config *q, const char *prefix,
-                          vlm_weight *out) {
+/* prefix.weight of rank ndim (2: one matrix; 3: [experts, out, in]) bound
+ * as matrix `expert`. */
+static vlm_status bind_matrix(const st_archive *a, const vlm_quant_config *q, const char *prefix, int ndim,
+                              int64_t expert, vlm_weight *out) {
     char name[WEIGHTS_MAX_NAME];
     if (!tensor_name(name, prefix, "scales"))
         return vlm_error(VLM_ERR_INVALID_ARGUMENT, "tensor prefix too long: %.64s...", prefix);
@@ -154,17 +162,47 @@ vlm_status weights_linear(const st_archive *a, const vlm_quant_config *q, const 
     tensor_name(name, prefix, "weight");
     vlm_status st = weights_tensor(a, name, &w);
     if (st) return st;
-    if (scales) return bind_quantized(a, q, prefix, w, scales, out);
-    if (w->ndim != 2)
-        return vlm_error(VLM_ERR_FORMAT, "tensor '%s': a linear weight needs 2 dimensions, has %d", name,
-                         w->ndim);
-    return bind_dense(name, w, out);
+    if (w->ndim != ndim)
+        return vlm_error(VLM_ERR_FORMAT, "tensor '%s': expected %d dimensions (%s), has %d", name, ndim,
+                         ndim == 2 ? "[out, in]" : "[experts, out, in]", w->ndim);
+    int64_t experts = ndim == 3 ? w->shape[0] : 1;
+    if (expert < 0 || expert >= experts)
+        return vlm_error(VLM_ERR_INVALID_ARGUMENT, "tensor '%s': expert %lld of %lld", name,
+                         (long long)expert, (long long)experts);
+    if (scales) return bind_quantized(a, q, prefix, w, scales, expert, out);
+    if ((st = check_dense_dtype(name, w))) return st;
+    memset(out, 0, sizeof *out);
+    out->dtype = w->dtype;
+    out->rows = w->shape[ndim - 2];
+    out->cols = w->shape[ndim - 1];
+    out->data = (const uint8_t *)w->data + (size_t)(expert * out->rows * out->cols) * vlm_dtype_size(w->dtype);
+    return VLM_OK;
+}
+
+vlm_status weights_linear(const st_archive *a, const vlm_quant_config *q, const char *prefix,
+                          vlm_weight *out) {
+    return bind_matrix(a, q, prefix, 2, 0, out);
+}
+
+vlm_status weights_expert(const st_archive *a, const vlm_quant_config *q, const char *prefix, int64_t expert,
+                          vlm_weight *out) {
+    return bind_matrix(a, q, prefix, 3, expert, out);
 }
 
 vlm_status weights_dense_flat(const st_archive *a, const char *name, vlm_weight *out) {
     const st_tensor *w;
     vlm_status st = weights_tensor(a, name, &w);
-    return st ? st : bind_dense(name, w, out);
+    if (!st) st = check_dense_dtype(name, w);
+    if (st) return st;
+    if (w->ndim < 2)
+        return vlm_error(VLM_ERR_FORMAT, "tensor '%s': a linear weight needs at least 2 dimensions, has %d",
+                         name, w->ndim);
+    memset(out, 0, sizeof *out);
+    out->dtype = w->dtype;
+    out->rows = w->shape[0];
+    out->cols = out->rows ? st_numel(w) / out->rows : 0;
+    out->data = w->data;
+    return VLM_OK;
 }
 
 /* ---- small f32 tensors -------------------------------------------------- */

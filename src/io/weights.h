@@ -31,6 +31,11 @@ vlm_status weights_tensor(const st_archive *a, const char *name, const st_tensor
  * [out, in]. q may be NULL (then quantization parameters are inferred). */
 vlm_status weights_linear(const st_archive *a, const vlm_quant_config *q, const char *prefix,
                           vlm_weight *out);
+/* Expert `expert` of a mixture-of-experts weight stacked as prefix.weight
+ * [experts, out, in] (MLX SwitchLinear; quantized: [experts, out, words]
+ * with .scales/.biases [experts, out, groups]), bound like weights_linear. */
+vlm_status weights_expert(const st_archive *a, const vlm_quant_config *q, const char *prefix, int64_t expert,
+                          vlm_weight *out);
 /* A dense float weight of any rank >= 2 viewed as [shape[0], product of the
  * rest] (e.g. a channels-last conv kernel [out, kt, kh, kw, in] used as a
  * patch-embedding matmul). Quantized tensors are refused. */
