@@ -92,6 +92,13 @@ VLM_API int32_t vlm_tokenizer_pad_id(const vlm_tokenizer *tok);
 /* Token strings (owned by the tokenizer; NULL when absent). */
 VLM_API const char *vlm_tokenizer_bos_token(const vlm_tokenizer *tok);
 VLM_API const char *vlm_tokenizer_eos_token(const vlm_tokenizer *tok);
+/* Every end-of-sequence id: the tokenizer's eos plus generation_config.json's
+ * eos_token_id (number or list) when the folder has one. *ids is owned by
+ * the tokenizer; returns the count. */
+VLM_API size_t vlm_tokenizer_eos_ids(const vlm_tokenizer *tok, const int32_t **ids);
+/* Id of a named special token from tokenizer_config.json ("image_token",
+ * "video_token", "boi_token", "eoi_token", "pad_token", ...), -1 if absent. */
+VLM_API int32_t vlm_tokenizer_special_id(const vlm_tokenizer *tok, const char *name);
 
 /* Incremental detokenizer: fed one id at a time, emits only complete UTF-8
  * text; the concatenation of everything emitted (plus flush) equals
@@ -127,6 +134,29 @@ VLM_API void vlm_template_set_time(vlm_template *t, int64_t unix_seconds);
  * messages JSON the family expects (allocated). */
 VLM_API vlm_status vlm_build_chat_messages(const char *model_type, const char *prompt,
                                            const char *system, int num_images, char **messages_json);
+
+/* Safety limits for rendering hostile templates; exceeding one fails with
+ * VLM_ERR_LIMIT. Zero fields keep the default. */
+typedef struct vlm_template_limits {
+    size_t max_output_bytes;  /* any rendered text (default 16 MiB) */
+    size_t max_memory_bytes;  /* all values of one render (default 256 MiB) */
+    uint64_t max_steps;       /* loop iterations + macro calls (default 10M) */
+    int max_depth;            /* nested macro calls (default 100) */
+    double max_seconds;       /* wall time of one render (default 10 s) */
+} vlm_template_limits;
+VLM_API void vlm_template_set_limits(vlm_template *t, const vlm_template_limits *limits);
+/* bos_token / eos_token a render gets unless its variables set them
+ * (vlm_template_load_dir takes them from tokenizer_config.json). NULL unsets. */
+VLM_API vlm_status vlm_template_set_special_tokens(vlm_template *t, const char *bos_token,
+                                                   const char *eos_token);
+/* mlx-vlm's apply_chat_template for one prompt: vlm_build_chat_messages,
+ * then render with add_generation_prompt=true and enable_thinking=false
+ * (plus extra_vars_json, an object, may be NULL). Families mlx-vlm feeds
+ * raw text (paligemma, florence2) get that text; t == NULL gives mlx-vlm's
+ * plain-prompt fallback for folders without a template. Output allocated. */
+VLM_API vlm_status vlm_template_apply(const vlm_template *t, const char *model_type,
+                                      const char *prompt, const char *system, int num_images,
+                                      const char *extra_vars_json, char **out);
 
 /* ---- images ----------------------------------------------------------- */
 
