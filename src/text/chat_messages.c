@@ -6,15 +6,15 @@
  * entries before or after the text, or image tokens written into the
  * text — plus the plain-prompt fallback used when a folder has no template.
  */
-#include "text/chat_messages.h"
-
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "vlm.h"
 
 typedef enum msg_format {
     LIST_WITH_IMAGE,                 /* text, then images */
@@ -101,7 +101,9 @@ static const family *find_family(const char *model_type) {
     return NULL;
 }
 
-bool chat_model_uses_raw_prompt(const char *model_type) {
+/* Families mlx-vlm hands the bare prompt text instead of a rendered chat
+ * template (apply_chat_template returns messages[-1]). */
+static bool uses_raw_prompt(const char *model_type) {
     return model_type && (!strcmp(model_type, "paligemma") || !strcmp(model_type, "florence2") ||
                           !strcmp(model_type, "falcon_ocr"));
 }
@@ -279,7 +281,9 @@ static char *flatten_content(const cJSON *content) {
     return strip_in_place(out);
 }
 
-vlm_status chat_plain_prompt(const char *messages_json, bool add_generation_prompt, char **out) {
+/* mlx-vlm's _messages_to_plain_prompt: the text used when a folder has no
+ * chat template. */
+static vlm_status plain_prompt(const char *messages_json, bool add_generation_prompt, char **out) {
     cJSON *msgs = cJSON_Parse(messages_json);
     if (!cJSON_IsArray(msgs)) {
         cJSON_Delete(msgs);
@@ -327,4 +331,61 @@ vlm_status chat_plain_prompt(const char *messages_json, bool add_generation_prom
     }
     *out = text ? strip_in_place(text) : vlm_strdup("");
     return *out ? VLM_OK : VLM_ERR_OUT_OF_MEMORY;
+}
+
+/* ---- apply_chat_template ----------------------------------------------------- */
+
+static vlm_status raw_prompt(const char *messages_json, char **out) {
+    cJSON *msgs = cJSON_Parse(messages_json);
+    const cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(last, "content");
+    *out = cJSON_IsString(content) ? vlm_strdup(content->valuestring) : NULL;
+    cJSON_Delete(msgs);
+    return *out ? VLM_OK : vlm_error(VLM_ERR_INTERNAL, "raw prompt: no message text");
+}
+
+/* {"messages": [...], "add_generation_prompt": true, "enable_thinking": false, ...extra} */
+static vlm_status template_vars(const char *messages_json, const char *extra_vars_json, char **out) {
+    cJSON *vars = cJSON_CreateObject(), *extra = NULL;
+    cJSON_AddItemToObject(vars, "messages", cJSON_Parse(messages_json));
+    cJSON_AddBoolToObject(vars, "add_generation_prompt", true);
+    cJSON_AddBoolToObject(vars, "enable_thinking", false);
+    if (extra_vars_json) {
+        extra = cJSON_Parse(extra_vars_json);
+        if (!cJSON_IsObject(extra)) {
+            cJSON_Delete(vars);
+            cJSON_Delete(extra);
+            return vlm_error(VLM_ERR_INVALID_ARGUMENT, "extra template variables must be a JSON object");
+        }
+        cJSON *item = extra->child;
+        while (item) {
+            cJSON *next = item->next;
+            cJSON_DetachItemViaPointer(extra, item);
+            cJSON_DeleteItemFromObjectCaseSensitive(vars, item->string);
+            cJSON_AddItemToObject(vars, item->string, item);
+            item = next;
+        }
+        cJSON_Delete(extra);
+    }
+    *out = cJSON_PrintUnformatted(vars);
+    cJSON_Delete(vars);
+    return *out ? VLM_OK : vlm_error(VLM_ERR_OUT_OF_MEMORY, "template variables: out of memory");
+}
+
+vlm_status vlm_template_apply(const vlm_template *t, const char *model_type, const char *prompt,
+                              const char *system, int num_images, const char *extra_vars_json, char **out) {
+    if (!out) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "vlm_template_apply: NULL output");
+    *out = NULL;
+    char *messages = NULL, *vars = NULL;
+    vlm_status st = vlm_build_chat_messages(model_type, prompt, system, num_images, &messages);
+    if (st) return st;
+    if (uses_raw_prompt(model_type)) st = raw_prompt(messages, out);
+    else if (!t) st = plain_prompt(messages, true, out);
+    else {
+        st = template_vars(messages, extra_vars_json, &vars);
+        if (!st) st = vlm_template_render_json(t, vars, out);
+    }
+    free(messages);
+    free(vars);
+    return st;
 }
