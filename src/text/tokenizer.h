@@ -1,0 +1,370 @@
+/*
+ * tokenizer.h — internal structure of a loaded Hugging Face tokenizer.
+ *
+ * A tokenizer.json describes a pipeline, and each stage lives in its own
+ * file:
+ *   added tokens      tokenizer_added.c       split out before/after normalizing
+ *   normalizer        tokenizer_normalizer.c  NFC, Replace, Prepend, ...
+ *   pre-tokenizer     tokenizer_pretokenizer.c Split (regex), ByteLevel, Metaspace, ...
+ *   model             tokenizer_bpe.c         byte-level or SentencePiece-style BPE
+ *   post-processor    tokenizer_postprocessor.c  BOS/EOS templates
+ *   decoder           tokenizer_decoder.c     ByteLevel, ByteFallback, Fuse, ...
+ * plus the vocabulary hash (tokenizer_vocab.c), regex patterns
+ * (tokenizer_pattern.c), the streaming detokenizer and the loader.
+ * Semantics follow huggingface/tokenizers (Rust) exactly; offsets are not
+ * tracked because vlm only needs ids.
+ */
+#ifndef VLM_TEXT_TOKENIZER_H
+#define VLM_TEXT_TOKENIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "text/tokenizer_json.h"
+#include "vlm.h"
+
+/* ---- small shared helpers ---- */
+
+/* Slot count for an open-addressing table holding n entries: the
+ * smallest power of two >= 2n, at least 64. */
+static inline size_t tok_table_size(size_t n) {
+    size_t slots = 64;
+    while (slots < n * 2) slots *= 2;
+    return slots;
+}
+
+/* 64-bit finalizer (murmur3) for hash keys. */
+static inline uint64_t tok_mix64(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xFF51AFD7ED558CCDULL;
+    return k ^ (k >> 33);
+}
+
+/* FNV-1a over bytes, continuing from h (so a + b hashes like their
+ * concatenation); finish with tok_mix64. */
+uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n);
+
+/* Append count ids to a growable id array. */
+vlm_status tok_ids_append(int32_t **ids, size_t *n, size_t *cap, const int32_t *src, size_t count);
+
+/* ---- growable buffers used through the pipeline ---- */
+
+typedef struct tok_buf {
+    char *data;
+    size_t len, cap;
+} tok_buf;
+
+vlm_status tok_buf_reserve(tok_buf *b, size_t extra);
+vlm_status tok_buf_append(tok_buf *b, const char *s, size_t n);
+void tok_buf_free(tok_buf *b);
+
+/* A list of strings stored back to back in one buffer: pre-tokenizer
+ * pieces and decoder token lists. `at_start` marks a piece that begins at
+ * offset 0 of the original input (Metaspace's prepend_scheme "first"). */
+typedef struct tok_piece {
+    size_t off, len;
+    bool at_start;
+} tok_piece;
+
+typedef struct tok_pieces {
+    tok_buf text;
+    tok_piece *items;
+    size_t n, cap;
+} tok_pieces;
+
+vlm_status tok_pieces_push(tok_pieces *p, const char *s, size_t len, bool at_start);
+/* Make the text appended to p->text since offset `start` one piece. */
+vlm_status tok_pieces_close(tok_pieces *p, size_t start, bool at_start);
+void tok_pieces_clear(tok_pieces *p);
+void tok_pieces_free(tok_pieces *p);
+static inline const char *tok_piece_str(const tok_pieces *p, size_t i) {
+    return p->text.data + p->items[i].off;
+}
+
+/* ---- vocabulary: token string <-> id ---- */
+
+typedef struct tok_vocab {
+    char *pool;          /* NUL-terminated token strings */
+    size_t pool_len, pool_cap;
+    uint32_t *offset;    /* id -> offset in pool, UINT32_MAX for holes */
+    uint32_t *length;    /* id -> byte length */
+    size_t n_ids;        /* max id + 1 */
+    size_t n_tokens;     /* distinct tokens */
+    int32_t *slots;      /* open addressing, id + 1, 0 = empty */
+    size_t mask;
+} tok_vocab;
+
+vlm_status tok_vocab_init(tok_vocab *v, size_t expected);
+void tok_vocab_free(tok_vocab *v);
+/* Add token -> id. A repeated string keeps the later id (like a JSON map
+ * read into a hash map); a repeated id is an error. */
+vlm_status tok_vocab_add(tok_vocab *v, const char *s, size_t len, int32_t id);
+/* Id of the concatenation a + b, -1 if absent. */
+int32_t tok_vocab_find2(const tok_vocab *v, const char *a, size_t alen, const char *b, size_t blen);
+static inline int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t len) {
+    return tok_vocab_find2(v, s, len, "", 0);
+}
+/* Token string of id or NULL. */
+const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len);
+
+/* ---- patterns: a literal string or a regex (Split, Replace) ---- */
+
+typedef struct tok_pattern {
+    char *literal; /* literal pattern when re == NULL */
+    size_t literal_len;
+    pcre2_code *re;
+} tok_pattern;
+
+/* Match scratch for one encode/decode call (pcre2 match data). */
+typedef struct tok_matcher {
+    pcre2_match_data *md;
+} tok_matcher;
+
+/* Compile a tokenizer.json pattern object {"String": s} / {"Regex": r}. */
+vlm_status tok_pattern_from_json(const tj_node *node, tok_pattern *out, const char *what);
+/* Compile an Oniguruma-syntax regex (as tokenizers uses) with PCRE2. */
+vlm_status tok_pattern_regex(const char *onig, tok_pattern *out, const char *what);
+void tok_pattern_free(tok_pattern *p);
+/* Next non-overlapping match at or after `from`: true and [*ms, *me). */
+bool tok_pattern_find(const tok_pattern *p, tok_matcher *m, const char *s, size_t len,
+                      size_t from, size_t *ms, size_t *me);
+vlm_status tok_matcher_init(tok_matcher *m);
+void tok_matcher_free(tok_matcher *m);
+
+/* ---- normalizers ---- */
+
+typedef enum tok_norm_type {
+    NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD, NORM_LOWERCASE, NORM_PREPEND, NORM_REPLACE,
+    NORM_STRIP, NORM_SEQUENCE
+} tok_norm_type;
+
+typedef struct tok_normalizer {
+    tok_norm_type type;
+    char *content;         /* Prepend / Replace content */
+    tok_pattern pattern;   /* Replace */
+    bool strip_left, strip_right;
+    struct tok_normalizer *children;
+    size_t n_children;
+} tok_normalizer;
+
+vlm_status tok_normalizer_from_json(const tj_node *node, tok_normalizer *out, int depth);
+void tok_normalizer_free(tok_normalizer *n);
+/* Normalize s into out (replacing its contents). */
+vlm_status tok_normalize(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len,
+                         tok_buf *out);
+
+/* ---- pre-tokenizers ---- */
+
+typedef enum tok_split_behavior {
+    SPLIT_REMOVED, SPLIT_ISOLATED, SPLIT_MERGED_WITH_PREVIOUS, SPLIT_MERGED_WITH_NEXT,
+    SPLIT_CONTIGUOUS
+} tok_split_behavior;
+
+typedef enum tok_prepend_scheme { PREPEND_ALWAYS, PREPEND_FIRST, PREPEND_NEVER } tok_prepend_scheme;
+
+typedef enum tok_pretok_type {
+    PRE_SPLIT, PRE_BYTE_LEVEL, PRE_DIGITS, PRE_METASPACE, PRE_WHITESPACE, PRE_WHITESPACE_SPLIT,
+    PRE_PUNCTUATION, PRE_SEQUENCE
+} tok_pretok_type;
+
+typedef struct tok_pretokenizer {
+    tok_pretok_type type;
+    tok_pattern pattern;           /* Split; ByteLevel/Whitespace built-in regex */
+    tok_split_behavior behavior;
+    bool invert;
+    bool add_prefix_space, use_regex; /* ByteLevel */
+    bool individual_digits;
+    char replacement[8];              /* Metaspace, UTF-8 */
+    size_t replacement_len;
+    tok_prepend_scheme prepend_scheme;
+    bool split;
+    struct tok_pretokenizer *children;
+    size_t n_children;
+} tok_pretokenizer;
+
+vlm_status tok_pretokenizer_from_json(const tj_node *node, tok_pretokenizer *out, int depth);
+void tok_pretokenizer_free(tok_pretokenizer *p);
+/* Split/transform the pieces in *io (uses *tmp as scratch; swaps). */
+vlm_status tok_pretokenize(const tok_pretokenizer *p, tok_matcher *m, tok_pieces *io,
+                           tok_pieces *tmp);
+/* Shared with Metaspace parsing in the decoder. */
+vlm_status tok_parse_prepend_scheme(const tj_node *node, tok_prepend_scheme *out);
+
+/* ---- BPE model ---- */
+
+typedef struct bpe_merge_map {
+    uint64_t *keys;    /* (left id << 32 | right id) + 1, 0 = empty */
+    uint32_t *rank;
+    int32_t *merged;
+    size_t mask, count;
+} bpe_merge_map;
+
+typedef struct bpe_model {
+    tok_vocab vocab;
+    bpe_merge_map merges;
+    int32_t unk_id;
+    bool byte_fallback, fuse_unk, ignore_merges;
+    char *subword_prefix; /* continuing_subword_prefix, NULL when none */
+    char *word_suffix;    /* end_of_word_suffix, NULL when none */
+    int32_t byte_token[256]; /* ids of "<0xNN>", -1 when absent */
+    /* Pairs (last code point of a merge's left part, first code point of
+     * its right part): a boundary between two characters not in this set
+     * can never be merged across, so long words split there exactly. */
+    uint64_t *boundary_keys;
+    size_t boundary_mask;
+    bool can_chunk;
+} bpe_model;
+
+vlm_status bpe_load(const tj_node *model, bpe_model *out);
+void bpe_free(bpe_model *m);
+
+/* Per-call scratch of the BPE model: symbol arrays, heap, word cache. */
+typedef struct bpe_scratch bpe_scratch;
+bpe_scratch *bpe_scratch_new(void);
+void bpe_scratch_free(bpe_scratch *s);
+/* Append the ids of one pre-tokenized word to *ids. */
+vlm_status bpe_tokenize(const bpe_model *m, bpe_scratch *s, const char *word, size_t len,
+                        int32_t **ids, size_t *n, size_t *cap);
+
+/* ---- added tokens ---- */
+
+typedef struct tok_added_token {
+    char *content;
+    size_t len;
+    int32_t id;
+    bool special, normalized, lstrip, rstrip, single_word;
+} tok_added_token;
+
+/* A byte trie over a set of added tokens for leftmost-longest matching. */
+typedef struct tok_trie {
+    int32_t root[256];     /* node index + 1 for the first byte */
+    uint64_t *edge_keys;   /* (node << 8 | byte) + 1 */
+    int32_t *edge_next;
+    size_t edge_mask, n_edges;
+    int32_t *terminal;     /* node -> added token index, -1 */
+    size_t n_nodes, cap_nodes;
+} tok_trie;
+
+typedef struct tok_added {
+    tok_added_token *tokens;
+    size_t n, cap;
+    tok_vocab by_content;   /* content -> index in tokens */
+    int32_t *by_id;         /* id -> index in tokens, -1 */
+    size_t n_by_id;
+    tok_trie raw_trie;      /* normalized == false: matched on the input */
+    tok_trie norm_trie;     /* normalized == true: matched after normalizing */
+} tok_added;
+
+/* Add (or update) an added token; ids are as declared. */
+vlm_status tok_added_add(tok_added *a, const tok_added_token *t);
+/* Build the matching tries once all tokens are known. */
+vlm_status tok_added_build(tok_added *a, const tok_normalizer *normalizer);
+void tok_added_free(tok_added *a);
+const tok_added_token *tok_added_by_id(const tok_added *a, int32_t id);
+const tok_added_token *tok_added_by_content(const tok_added *a, const char *s, size_t len);
+
+/* A segment of input: either an added token (id >= 0) or text. */
+typedef struct tok_segment {
+    size_t start, end;
+    int32_t id;
+} tok_segment;
+
+/* Split s by the added tokens of one trie (as AddedVocabulary::find_matches). */
+vlm_status tok_added_split(const tok_added *a, bool normalized, const char *s, size_t len,
+                           tok_segment **segs, size_t *n, size_t *cap);
+
+/* ---- post-processor ---- */
+
+typedef struct tok_post_item {
+    bool is_sequence;  /* the encoded text */
+    int32_t *ids;      /* special token ids otherwise */
+    size_t n_ids;
+} tok_post_item;
+
+typedef struct tok_postprocessor {
+    tok_post_item *items; /* NULL = no template (ids unchanged) */
+    size_t n_items;
+} tok_postprocessor;
+
+vlm_status tok_postprocessor_from_json(const tj_node *node, tok_postprocessor *out);
+/* Replace the template by [bos?] A [eos?] (transformers' LlamaTokenizerFast
+ * add_bos_token / add_eos_token handling). */
+vlm_status tok_postprocessor_set_bos_eos(tok_postprocessor *p, int32_t bos, int32_t eos);
+void tok_postprocessor_free(tok_postprocessor *p);
+vlm_status tok_postprocess(const tok_postprocessor *p, int32_t **ids, size_t *n);
+
+/* ---- decoders ---- */
+
+typedef enum tok_decoder_type {
+    DEC_BYTE_LEVEL, DEC_BYTE_FALLBACK, DEC_FUSE, DEC_REPLACE, DEC_STRIP, DEC_METASPACE,
+    DEC_BPE_SUFFIX
+} tok_decoder_type;
+
+typedef struct tok_decoder_step {
+    tok_decoder_type type;
+    tok_pattern pattern;   /* Replace */
+    char *content;         /* Replace content, BPEDecoder suffix */
+    uint32_t strip_char;   /* Strip */
+    size_t strip_start, strip_stop;
+    uint32_t replacement;  /* Metaspace */
+    tok_prepend_scheme prepend_scheme;
+} tok_decoder_step;
+
+typedef struct tok_decoder {
+    tok_decoder_step *steps; /* a Sequence flattened; NULL = join with " " */
+    size_t n_steps;
+    bool present;
+    bool has_byte_fallback;
+} tok_decoder;
+
+vlm_status tok_decoder_from_json(const tj_node *node, tok_decoder *out);
+void tok_decoder_free(tok_decoder *d);
+/* Run the decoder chain over the tokens in *tokens and append the joined
+ * text to *out (as Decoder::decode). *tmp is scratch. */
+vlm_status tok_decode_tokens(const tok_decoder *d, tok_matcher *m, tok_pieces *tokens,
+                             tok_pieces *tmp, tok_buf *out);
+/* transformers' clean_up_tokenization on s (in place); returns new length. */
+size_t tok_clean_up_spaces(char *s, size_t len);
+
+/* ---- the tokenizer ---- */
+
+struct vlm_tokenizer {
+    tok_normalizer normalizer;
+    bool has_normalizer;
+    tok_pretokenizer pretokenizer;
+    bool has_pretokenizer;
+    bpe_model bpe;
+    tok_added added;
+    tok_postprocessor post;
+    tok_decoder decoder;
+    bool clean_up_spaces;
+    size_t vocab_size;  /* distinct tokens, model and added */
+    int32_t bos_id, eos_id, pad_id, unk_id;
+    char *bos_token, *eos_token;
+    int32_t *eos_ids; /* eos + generation_config eos_token_id list */
+    size_t n_eos_ids;
+    struct tok_named_id {
+        char *name;
+        int32_t id;
+    } *named; /* tokenizer_config "*_token" entries (image_token, boi_token...) */
+    size_t n_named;
+};
+
+/* The loader's entry point for the model part and config files. */
+vlm_status tok_load_tokenizer_json(vlm_tokenizer *t, char *json, size_t len, const char *what);
+vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir);
+
+/* Token text of id (added tokens first, then the model); NULL if unknown. */
+const char *tok_id_to_token(const vlm_tokenizer *t, int32_t id, size_t *len);
+/* Decode ids into *out (appending): the decoder chain, and transformers'
+ * clean-up when clean_up is true. */
+vlm_status tok_decode_ids(const vlm_tokenizer *t, const int32_t *ids, size_t n, bool skip_special,
+                          bool clean_up, tok_buf *out);
+/* Whether decoding drops id (skipped special token or unknown id). */
+bool tok_decode_drops(const vlm_tokenizer *t, int32_t id, bool skip_special);
+
+#endif
