@@ -238,9 +238,9 @@ static vlm_status check_overlaps(const st_archive *a, size_t first, int fi) {
     return st;
 }
 
-/* Parse the JSON header of file fi and append its tensors. */
-static vlm_status parse_header(st_archive *a, int fi) {
-    st_file *f = &a->files[fi];
+/* Check the length field and parse the JSON header of f; *data_offset is
+ * where the data area starts. */
+static vlm_status read_header(const st_file *f, cJSON **root, uint64_t *data_offset) {
     if (f->size < 8)
         return vlm_error(VLM_ERR_FORMAT, "%s: %zu bytes is too small for a safetensors file", f->path,
                          f->size);
@@ -255,21 +255,30 @@ static vlm_status parse_header(st_archive *a, int fi) {
     const char *json = (const char *)f->map + 8, *end = NULL;
     if (hlen == 0 || json[0] != '{')
         return vlm_error(VLM_ERR_FORMAT, "%s: header is not a JSON object", f->path);
-    cJSON *root = cJSON_ParseWithLengthOpts(json, (size_t)hlen, &end, 0);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return vlm_error(VLM_ERR_FORMAT, "%s: header is not valid JSON (near byte %td)", f->path,
-                         (end ? end : json) - json);
-    }
-    for (const char *p = end; p < json + hlen; p++)   /* writers may pad with spaces */
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            cJSON_Delete(root);
-            return vlm_error(VLM_ERR_FORMAT, "%s: trailing bytes after the JSON header", f->path);
-        }
-    const uint8_t *data = f->map + 8 + hlen;
-    uint64_t data_size = f->size - 8 - hlen;
-    size_t first = a->n_tensors;
+    *root = cJSON_ParseWithLengthOpts(json, (size_t)hlen, &end, 0);
     vlm_status st = VLM_OK;
+    if (!cJSON_IsObject(*root))
+        st = vlm_error(VLM_ERR_FORMAT, "%s: header is not valid JSON (near byte %td)", f->path,
+                       (end ? end : json) - json);
+    for (const char *p = end; !st && p < json + hlen; p++)   /* writers may pad with spaces */
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            st = vlm_error(VLM_ERR_FORMAT, "%s: trailing bytes after the JSON header", f->path);
+    if (st) {
+        cJSON_Delete(*root);
+        *root = NULL;
+    }
+    *data_offset = 8 + hlen;
+    return st;
+}
+
+/* Parse the header of file fi and append its tensors. */
+static vlm_status parse_header(st_archive *a, int fi) {
+    st_file *f = &a->files[fi];
+    cJSON *root;
+    uint64_t offset;
+    vlm_status st = read_header(f, &root, &offset);
+    if (st) return st;
+    size_t first = a->n_tensors;
     const cJSON *e;
     cJSON_ArrayForEach(e, root) {
         if (!strcmp(e->string, "__metadata__")) {
@@ -277,7 +286,7 @@ static vlm_status parse_header(st_archive *a, int fi) {
             else st = parse_metadata(f, e);
         } else {
             st_tensor t = {.file_index = fi};
-            st = parse_entry(f->path, e, data, data_size, &t);
+            st = parse_entry(f->path, e, f->map + offset, f->size - offset, &t);
             if (!st && !(t.name = vlm_strdup(e->string))) st = VLM_ERR_OUT_OF_MEMORY;
             if (!st && (st = add_tensor(a, &t))) free((char *)t.name);
         }
