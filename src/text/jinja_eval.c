@@ -213,7 +213,7 @@ static vlm_status eval_args(jctx *c, jscope *s, const jnode *at, const jcall_arg
 
 /* Bind a macro's (or caller's) parameters into a fresh scope. */
 static vlm_status bind_params(jctx *c, const jparams *p, const jargs *a, jscope *scope) {
-    jv varargs = jv_list_new(c->arena, 0), kwargs = jv_dict_new(c->arena, 0);
+    jv varargs = jv_tuple_new(c->arena, 0), kwargs = jv_dict_new(c->arena, 0);
     for (size_t i = 0; i < p->n; i++) {
         const jv *v = jarg(a, i, p->names[i]);
         jv value;

@@ -22,7 +22,7 @@ static vlm_status assign(jctx *c, jscope *s, const jnode *target, jv value) {
     if (target->kind == JN_NSREF) {
         const jv *ns = jscope_lookup(s, target->nsref.ns);
         if (!ns || ns->type != JV_NAMESPACE)
-            return jraise(c, target, "TemplateRuntimeError", "Cannot assign attribute on non-namespace object");
+            return jraise(c, target, "TemplateRuntimeError", "cannot assign attribute on non-namespace object");
         jdict_set(c->arena, ns->d, jv_cstr(target->nsref.attr), value);
         return jarena_status(c);
     }

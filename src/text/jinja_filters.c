@@ -4,6 +4,7 @@
  * Python original's argument names, defaults and edge cases.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -483,6 +484,20 @@ FILTER(int) {
     return VLM_OK;
 }
 
+/* Python round(x, n): correctly rounded, ties to even (printf rounds the
+ * exact binary value the same way). */
+static double python_round(double x, int64_t digits) {
+    if (!isfinite(x)) return x;
+    if (digits < 0) {
+        double scale = pow(10.0, (double)-digits);
+        return nearbyint(x / scale) * scale;
+    }
+    if (digits > 300) return x;
+    char buf[400];
+    snprintf(buf, sizeof buf, "%.*f", (int)digits, x);
+    return strtod(buf, NULL);
+}
+
 FILTER(round) {
     const jv *p = jarg(a, 0, "precision"), *m = jarg(a, 1, "method");
     int64_t precision = 0;
@@ -494,7 +509,7 @@ FILTER(round) {
     double x = jv_as_double(v), scale = pow(10.0, (double)precision);
     if (m && jv_str_eq_cstr(*m, "ceil")) x = ceil(x * scale) / scale;
     else if (m && jv_str_eq_cstr(*m, "floor")) x = floor(x * scale) / scale;
-    else if (!m || jv_str_eq_cstr(*m, "common")) x = round(x * scale) / scale;
+    else if (!m || jv_str_eq_cstr(*m, "common")) x = python_round(x, precision);
     else return jraise(c, at, "FilterArgumentError", "method must be common, ceil or floor");
     *out = jv_float(x);
     return VLM_OK;
