@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/dtype.h"
+#include "vlm.h"
 
 /* A linear layer's weight, nn.Linear layout [rows = out, cols = in].
  * Dense: dtype F32/F16/BF16, data = rows*cols elements.
@@ -31,6 +32,9 @@ typedef struct vlm_weight {
 } vlm_weight;
 
 static inline int vlm_weight_is_quantized(const vlm_weight *w) { return w->dtype == VLM_DTYPE_U32; }
+/* Check a weight's shape, dtypes, bits and group size before use (loaders
+ * call this once; the kernels assume a valid weight). */
+vlm_status vlm_weight_validate(const vlm_weight *w);
 
 /* ---- threading ---------------------------------------------------------- */
 
@@ -49,6 +53,10 @@ const vlm_cpu_features *vlm_cpu(void);
 /* Force the scalar reference path everywhere (tests, debugging). */
 void vlm_kernels_force_scalar(int on);
 const char *vlm_kernels_isa(void);   /* "avx512", "avx2", "neon", "scalar" */
+/* Use the named kernel set ("avx512", "avx2", "scalar"); returns 0 (and
+ * changes nothing) when it is not compiled in or the CPU lacks it. The
+ * environment variable VLM_KERNELS picks the initial set the same way. */
+int vlm_kernels_select(const char *isa);
 
 /* ---- linear algebra ----------------------------------------------------- */
 
@@ -88,7 +96,9 @@ void vlm_rope(float *x, int head_dim, const float *cos, const float *sin, int ha
  * out: n_q rows of n_heads*head_dim.
  * causal_offset >= 0: query i attends keys j <= causal_offset + i;
  * causal_offset < 0: no mask (all keys).
- * Softmax in f32 with scale applied to q.k. Multi-threaded over heads/rows. */
+ * Softmax in f32 with scale applied to q.k. Multi-threaded over heads/rows.
+ * head_dim must not exceed VLM_ATTENTION_MAX_HEAD_DIM (else out = zeros). */
+#define VLM_ATTENTION_MAX_HEAD_DIM 2048
 void vlm_attention(float *out, const float *q, int64_t n_q, int64_t q_stride,
                    const float *k, const float *v, int64_t n_kv, int64_t kv_stride,
                    int n_heads, int n_kv_heads, int head_dim, int64_t causal_offset, float scale);

@@ -1,0 +1,115 @@
+/*
+ * attention.c — scaled dot-product attention with grouped KV heads.
+ *
+ * One task is a block of queries of one head. It walks the keys in blocks
+ * (so a block of K and V stays in L1 while every query of the task uses
+ * it) and keeps an online softmax per query: running maximum, running
+ * sum and an unnormalised output row, rescaled whenever the maximum grows.
+ * This is exact (no approximation beyond f32 rounding), needs no n_kv-sized
+ * buffer, and covers prefill (many queries, causal) and decode (one query
+ * against the whole cache) alike. Tasks are ordered so that the heads
+ * sharing a KV head run next to each other.
+ */
+#include <math.h>
+
+#include "core/kernel_table.h"
+
+enum {
+    ATTN_KEY_BLOCK = 64,
+    ATTN_MAX_QUERY_BLOCK = 16,
+};
+
+typedef struct attn_job {
+    float *out;
+    const float *q, *k, *v;
+    int64_t n_q, q_stride, n_kv, kv_stride, causal_offset, query_block;
+    int n_heads, n_kv_heads, head_dim;
+    float scale;
+    const vlm_kernel_table *t;
+} attn_job;
+
+/* Keys query i may see: all, or those up to causal_offset + i. */
+static int64_t visible_keys(const attn_job *j, int64_t i) {
+    if (j->causal_offset < 0) return j->n_kv;
+    int64_t n = j->causal_offset + i + 1;
+    return n < j->n_kv ? n : j->n_kv;
+}
+
+/* Online-softmax state of one query: running max, sum and output row. */
+typedef struct attn_state {
+    float max, sum;
+    float *acc;
+} attn_state;
+
+/* Fold keys [k0, k1) into the state of query row qv of head h. */
+static void attend_keys(const attn_job *j, int h, const float *qv, int64_t k0, int64_t k1,
+                        attn_state *st) {
+    int g = h / (j->n_heads / j->n_kv_heads), d = j->head_dim;
+    float scores[ATTN_KEY_BLOCK], block_max = -INFINITY;
+    for (int64_t n = k0; n < k1; n++) {
+        float s = j->t->dot(qv, j->k + n * j->kv_stride + (int64_t)g * d, d) * j->scale;
+        scores[n - k0] = s;
+        block_max = s > block_max ? s : block_max;
+    }
+    if (block_max == -INFINITY) return;
+    if (block_max > st->max) {
+        float correction = st->max == -INFINITY ? 0.0f : expf(st->max - block_max);
+        st->sum *= correction;
+        for (int c = 0; c < d; c++) st->acc[c] *= correction;
+        st->max = block_max;
+    }
+    for (int64_t n = k0; n < k1; n++) {
+        float p = expf(scores[n - k0] - st->max);
+        st->sum += p;
+        j->t->axpy(st->acc, p, j->v + n * j->kv_stride + (int64_t)g * d, d);
+    }
+}
+
+static void attend_query_block(const attn_job *j, int h, int64_t q0, int64_t q1) {
+    int d = j->head_dim;
+    float acc[VLM_ATTENTION_MAX_HEAD_DIM]; /* query_block * head_dim fit */
+    attn_state st[ATTN_MAX_QUERY_BLOCK];
+    for (int64_t i = q0; i < q1; i++) {
+        st[i - q0] = (attn_state){-INFINITY, 0.0f, acc + (i - q0) * d};
+        for (int c = 0; c < d; c++) st[i - q0].acc[c] = 0.0f;
+    }
+    int64_t last = visible_keys(j, q1 - 1);
+    for (int64_t k0 = 0; k0 < last; k0 += ATTN_KEY_BLOCK)
+        for (int64_t i = q0; i < q1; i++) {
+            int64_t k1 = k0 + ATTN_KEY_BLOCK, seen = visible_keys(j, i);
+            if (k1 > seen) k1 = seen;
+            if (k1 > k0) attend_keys(j, h, j->q + i * j->q_stride + (int64_t)h * d, k0, k1, &st[i - q0]);
+        }
+    for (int64_t i = q0; i < q1; i++) {
+        float *o = j->out + i * j->n_heads * (int64_t)d + (int64_t)h * d;
+        float inv = st[i - q0].sum > 0 ? 1.0f / st[i - q0].sum : 0.0f;
+        for (int c = 0; c < d; c++) o[c] = st[i - q0].acc[c] * inv;
+    }
+}
+
+static void attention_task(void *ctx, int64_t t0, int64_t t1) {
+    const attn_job *j = ctx;
+    for (int64_t t = t0; t < t1; t++) {
+        int h = (int)(t % j->n_heads);
+        int64_t q0 = (t / j->n_heads) * j->query_block;
+        int64_t q1 = q0 + j->query_block < j->n_q ? q0 + j->query_block : j->n_q;
+        attend_query_block(j, h, q0, q1);
+    }
+}
+
+void vlm_attention(float *out, const float *q, int64_t n_q, int64_t q_stride, const float *k,
+                   const float *v, int64_t n_kv, int64_t kv_stride, int n_heads, int n_kv_heads,
+                   int head_dim, int64_t causal_offset, float scale) {
+    if (n_q <= 0 || n_heads <= 0 || head_dim <= 0) return;
+    int valid = head_dim <= VLM_ATTENTION_MAX_HEAD_DIM && n_kv_heads > 0 && n_heads % n_kv_heads == 0;
+    if (!valid || n_kv <= 0) { /* nothing to attend to (or unusable shape): zeros */
+        for (int64_t i = 0; i < n_q * n_heads * (int64_t)head_dim; i++) out[i] = 0.0f;
+        return;
+    }
+    int64_t query_block = VLM_ATTENTION_MAX_HEAD_DIM / head_dim;
+    if (query_block > ATTN_MAX_QUERY_BLOCK) query_block = ATTN_MAX_QUERY_BLOCK;
+    attn_job j = {out, q, k, v, n_q, q_stride, n_kv, kv_stride, causal_offset, query_block,
+                  n_heads, n_kv_heads, head_dim, scale, vlm_kernels_active()};
+    int64_t blocks = (n_q + query_block - 1) / query_block;
+    vlm_parallel_for(blocks * n_heads, 1, attention_task, &j);
+}

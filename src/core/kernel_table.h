@@ -1,0 +1,70 @@
+/*
+ * kernel_table.h — the per-ISA kernel set behind kernels.h.
+ *
+ * linear.c, ops.c and attention.c hold the ISA-independent drivers
+ * (blocking, threading, reference math); the inner loops they call come
+ * from one vlm_kernel_table, chosen once by cpu.c (scalar, avx2, avx512).
+ *
+ * Code order. A SIMD table with `lanes` > 0 unpacks quantized rows of
+ * bits b in {2, 4, 8} a whole vector of bytes at a time, which yields the
+ * codes of a block of lanes*(8/b) consecutive columns in a permuted order:
+ * position j*lanes + l of the block holds column l*(8/b) + j. Both the
+ * GEMV kernel and the GEMM panel dequantizer produce that order, and the
+ * driver permutes x the same way once per call (linear_code_block()).
+ * Every other weight (dense, 3/5/6 bits, groups smaller than a block)
+ * uses the natural column order.
+ */
+#ifndef VLM_CORE_KERNEL_TABLE_H
+#define VLM_CORE_KERNEL_TABLE_H
+
+#include "core/kernels.h"
+
+/* One GEMV call: y[i][r] for the m rows of x and W rows [r0, r1). */
+typedef struct vlm_gemv_args {
+    const vlm_weight *w;
+    const float *x;     /* [m][cols], in the table's code order for w */
+    const float *xsum;  /* [m][cols/group_size] group sums of x (quantized w) */
+    int64_t m;
+    float *y;           /* [m][rows] */
+    const float *bias;  /* [rows] or NULL */
+} vlm_gemv_args;
+
+typedef struct vlm_kernel_table {
+    const char *isa;
+    int lanes;           /* f32 lanes per vector; 0 = natural code order only */
+    int gemm_mr, gemm_nr; /* micro-tile: rows of x by rows of W (nr <= 32) */
+    /* y for W rows [r0, r1) of a dense weight or a quantized weight in
+     * this table's code order (see linear_code_block). */
+    void (*gemv)(const vlm_gemv_args *a, int64_t r0, int64_t r1);
+    /* Row r, columns [k0, k1) of W as f32 in the table's code order;
+     * k0, k1 are multiples of the group size for quantized weights. */
+    void (*dequant)(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out);
+    /* c[i][j] (+)= sum_k a[i][k] * panel[k][j] for i < mr, j < nr;
+     * panel is kc rows of gemm_nr floats (zero padded beyond nr). */
+    void (*gemm_tile)(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda,
+                      const float *panel, float *c, int64_t ldc, int accumulate);
+    float (*dot)(const float *a, const float *b, int64_t n);
+    void (*axpy)(float *y, float alpha, const float *x, int64_t n); /* y += alpha*x */
+} vlm_kernel_table;
+
+/* The table in use (cpu.c). */
+const vlm_kernel_table *vlm_kernels_active(void);
+
+/* Codes per permuted block for w under table t, or 0 for natural order. */
+int64_t linear_code_block(const vlm_kernel_table *t, const vlm_weight *w);
+
+/* Scalar pieces every table may fall back to (linear.c). */
+void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out);
+float linear_dot_scalar(const float *a, const float *b, int64_t n);
+void linear_axpy_scalar(float *y, float alpha, const float *x, int64_t n);
+/* Scale factor of group g of row r of a quantized weight (and its bias). */
+float linear_group_scale(const vlm_weight *w, int64_t r, int64_t g);
+float linear_group_bias(const vlm_weight *w, int64_t r, int64_t g);
+
+extern const vlm_kernel_table vlm_kernels_scalar;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const vlm_kernel_table vlm_kernels_avx2;
+extern const vlm_kernel_table vlm_kernels_avx512;
+#endif
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * kernels_scalar.c — the portable kernel table: plain C loops, natural
+ * code order. It is the reference the SIMD tables are tested against and
+ * the fallback on CPUs without a SIMD table.
+ */
+#include "core/kernel_table.h"
+
+enum { SCALAR_MR = 4, SCALAR_NR = 16 };
+
+static void gemm_tile_scalar(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda,
+                             const float *panel, float *c, int64_t ldc, int accumulate) {
+    for (int64_t i = 0; i < mr; i++) {
+        float acc[SCALAR_NR] = {0};
+        for (int64_t k = 0; k < kc; k++) {
+            float aik = a[i * lda + k];
+            for (int j = 0; j < SCALAR_NR; j++) acc[j] += aik * panel[k * SCALAR_NR + j];
+        }
+        for (int64_t j = 0; j < nr; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[j] : acc[j];
+    }
+}
+
+const vlm_kernel_table vlm_kernels_scalar = {
+    .isa = "scalar",
+    .lanes = 0,
+    .gemm_mr = SCALAR_MR,
+    .gemm_nr = SCALAR_NR,
+    .gemv = NULL, /* linear.c's generic dequantize-and-dot path */
+    .dequant = linear_dequant_natural,
+    .gemm_tile = gemm_tile_scalar,
+    .dot = linear_dot_scalar,
+    .axpy = linear_axpy_scalar,
+};

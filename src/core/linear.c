@@ -1,0 +1,286 @@
+/*
+ * linear.c — y = x . W^T for dense and MLX affine-quantized weights.
+ *
+ * Holds the parts that do not depend on the instruction set: the scalar
+ * reference (vlm_linear_ref), dequantization of rows (embeddings, tests),
+ * and the driver of vlm_linear, which picks GEMV (few input rows: stream
+ * W once, fused unpack + FMA per group) or GEMM (many input rows: unpack a
+ * panel of W into f32 once and reuse it for every input row), splits W's
+ * rows over the thread pool and calls the active kernel table's loops.
+ *
+ * Quantized GEMV uses  sum_k x_k (s q_k + b) = s * sum_k x_k q_k + b * sum_k x_k
+ * per group, with the group sums of x computed once per call.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/kernel_table.h"
+
+enum {
+    GEMM_MIN_M = 4,     /* input rows from which the panel GEMM pays off */
+    GEMM_BLOCK_N = 64,  /* W rows per GEMM task (multiple of every gemm_nr) */
+    GEMM_BLOCK_K = 256, /* columns per panel (multiple of every group size) */
+    GEMV_ROW_QUAD = 4,  /* W rows a GEMV kernel call handles together */
+};
+
+/* ---- weight layout ------------------------------------------------------ */
+
+vlm_status vlm_weight_validate(const vlm_weight *w) {
+    if (w->rows <= 0 || w->cols <= 0 || !w->data)
+        return vlm_error(VLM_ERR_INVALID_ARGUMENT, "weight: empty shape [%lld, %lld]",
+                         (long long)w->rows, (long long)w->cols);
+    if (!vlm_weight_is_quantized(w)) {
+        if (w->dtype != VLM_DTYPE_F32 && w->dtype != VLM_DTYPE_F16 && w->dtype != VLM_DTYPE_BF16)
+            return vlm_error(VLM_ERR_UNSUPPORTED, "weight: dtype %s is not a linear weight type",
+                             vlm_dtype_name(w->dtype));
+        return VLM_OK;
+    }
+    if (w->bits != 2 && w->bits != 3 && w->bits != 4 && w->bits != 5 && w->bits != 6 && w->bits != 8)
+        return vlm_error(VLM_ERR_UNSUPPORTED, "weight: %d-bit quantization is not supported", w->bits);
+    if (w->group_size != 32 && w->group_size != 64 && w->group_size != 128)
+        return vlm_error(VLM_ERR_UNSUPPORTED, "weight: group size %d is not 32, 64 or 128",
+                         w->group_size);
+    if (w->cols % w->group_size)
+        return vlm_error(VLM_ERR_FORMAT, "weight: %lld columns are not a multiple of group size %d",
+                         (long long)w->cols, w->group_size);
+    if (w->scale_dtype != VLM_DTYPE_F32 && w->scale_dtype != VLM_DTYPE_F16 &&
+        w->scale_dtype != VLM_DTYPE_BF16)
+        return vlm_error(VLM_ERR_UNSUPPORTED, "weight: scales of dtype %s",
+                         vlm_dtype_name(w->scale_dtype));
+    if (!w->scales || !w->biases)
+        return vlm_error(VLM_ERR_FORMAT, "weight: quantized weight without scales/biases");
+    return VLM_OK;
+}
+
+static float load_float(vlm_dtype dtype, const void *base, int64_t i) {
+    switch (dtype) {
+    case VLM_DTYPE_F16: return f16_to_f32(((const uint16_t *)base)[i]);
+    case VLM_DTYPE_BF16: return bf16_to_f32(((const uint16_t *)base)[i]);
+    default: return ((const float *)base)[i];
+    }
+}
+
+static int64_t groups_per_row(const vlm_weight *w) { return w->cols / w->group_size; }
+
+float linear_group_scale(const vlm_weight *w, int64_t r, int64_t g) {
+    return load_float(w->scale_dtype, w->scales, r * groups_per_row(w) + g);
+}
+
+float linear_group_bias(const vlm_weight *w, int64_t r, int64_t g) {
+    return load_float(w->scale_dtype, w->biases, r * groups_per_row(w) + g);
+}
+
+/* Code of column c in a row's little-endian bit stream (any width <= 8). */
+static unsigned row_code(const uint8_t *row, int64_t row_bytes, int bits, int64_t c) {
+    int64_t bit = c * bits, byte = bit >> 3;
+    unsigned v = row[byte];
+    if (byte + 1 < row_bytes) v |= (unsigned)row[byte + 1] << 8;
+    return (v >> (bit & 7)) & ((1u << bits) - 1);
+}
+
+static const uint8_t *quant_row(const vlm_weight *w, int64_t r, int64_t *row_bytes) {
+    *row_bytes = w->cols * w->bits / 8;
+    return (const uint8_t *)w->data + r * *row_bytes;
+}
+
+void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out) {
+    if (!vlm_weight_is_quantized(w)) {
+        for (int64_t k = k0; k < k1; k++) out[k - k0] = load_float(w->dtype, w->data, r * w->cols + k);
+        return;
+    }
+    int64_t row_bytes;
+    const uint8_t *row = quant_row(w, r, &row_bytes);
+    for (int64_t k = k0; k < k1; k++) {
+        int64_t g = k / w->group_size;
+        float s = linear_group_scale(w, r, g), b = linear_group_bias(w, r, g);
+        out[k - k0] = s * (float)row_code(row, row_bytes, w->bits, k) + b;
+    }
+}
+
+void vlm_weight_row(const vlm_weight *w, int64_t r, float *out) {
+    linear_dequant_natural(w, r, 0, w->cols, out);
+}
+
+void vlm_dequantize(const vlm_weight *w, float *out) {
+    for (int64_t r = 0; r < w->rows; r++) vlm_weight_row(w, r, out + r * w->cols);
+}
+
+/* ---- scalar reference ---------------------------------------------------- */
+
+float linear_dot_scalar(const float *a, const float *b, int64_t n) {
+    float acc = 0;
+    for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
+    return acc;
+}
+
+void linear_axpy_scalar(float *y, float alpha, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+/* The definition, element by element: y = sum_k x_k * (s q_k + b). */
+void vlm_linear_ref(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t r = 0; r < w->rows; r++) {
+            float acc = 0, wk;
+            for (int64_t k = 0; k < w->cols; k++) {
+                linear_dequant_natural(w, r, k, k + 1, &wk);
+                acc += x[i * w->cols + k] * wk;
+            }
+            y[i * w->rows + r] = acc + (bias ? bias[r] : 0.0f);
+        }
+}
+
+/* ---- code order ---------------------------------------------------------- */
+
+int64_t linear_code_block(const vlm_kernel_table *t, const vlm_weight *w) {
+    if (!t->lanes || !vlm_weight_is_quantized(w)) return 0;
+    if (w->bits != 2 && w->bits != 4 && w->bits != 8) return 0;
+    int64_t block = (int64_t)t->lanes * (8 / w->bits);
+    return w->group_size % block ? 0 : block;
+}
+
+/* x rows rearranged into the kernel's code order (see kernel_table.h). */
+static void permute_x(float *dst, const float *x, int64_t n, int64_t block, int per) {
+    int64_t lanes = block / per;
+    for (int64_t b0 = 0; b0 < n; b0 += block)
+        for (int j = 0; j < per; j++)
+            for (int64_t l = 0; l < lanes; l++) dst[b0 + j * lanes + l] = x[b0 + l * per + j];
+}
+
+/* ---- GEMV: stream W once per call ---------------------------------------- */
+
+typedef struct gemv_job {
+    vlm_gemv_args args;
+    const vlm_kernel_table *t;
+    float (*dot)(const float *, const float *, int64_t);
+} gemv_job;
+
+/* Natural-order fallback: dequantize a stretch of the row, dot it with x. */
+static void gemv_generic(const gemv_job *job, int64_t r0, int64_t r1) {
+    const vlm_gemv_args *a = &job->args;
+    const vlm_weight *w = a->w;
+    int64_t stretch = vlm_weight_is_quantized(w) ? (GEMM_BLOCK_K / w->group_size) * w->group_size
+                                                 : GEMM_BLOCK_K;
+    float wrow[GEMM_BLOCK_K];
+    for (int64_t r = r0; r < r1; r++) {
+        for (int64_t i = 0; i < a->m; i++) a->y[i * w->rows + r] = a->bias ? a->bias[r] : 0.0f;
+        for (int64_t k0 = 0; k0 < w->cols; k0 += stretch) {
+            int64_t k1 = k0 + stretch < w->cols ? k0 + stretch : w->cols;
+            linear_dequant_natural(w, r, k0, k1, wrow);
+            for (int64_t i = 0; i < a->m; i++)
+                a->y[i * w->rows + r] += job->dot(wrow, a->x + i * w->cols + k0, k1 - k0);
+        }
+    }
+}
+
+static void gemv_task(void *ctx, int64_t q0, int64_t q1) {
+    const gemv_job *job = ctx;
+    int64_t rows = job->args.w->rows;
+    int64_t r0 = q0 * GEMV_ROW_QUAD, r1 = q1 * GEMV_ROW_QUAD < rows ? q1 * GEMV_ROW_QUAD : rows;
+    int simd = job->t->gemv && (!vlm_weight_is_quantized(job->args.w) ||
+                                linear_code_block(job->t, job->args.w));
+    if (simd) job->t->gemv(&job->args, r0, r1);
+    else gemv_generic(job, r0, r1);
+}
+
+/* ---- GEMM: unpack a panel of W once, reuse it for every input row -------- */
+
+typedef struct gemm_job {
+    const vlm_kernel_table *t;
+    const vlm_weight *w;
+    const float *x; /* in code order */
+    int64_t m;
+    float *y;
+    const float *bias;
+} gemm_job;
+
+/* Panels of nr W rows, k-major: panel[p][k][j] = W[n0 + p*nr + j][k0 + k]. */
+static void gemm_pack_panels(const gemm_job *job, int64_t n0, int64_t nb, int64_t k0, int64_t kc,
+                             float *panels) {
+    int64_t nr = job->t->gemm_nr;
+    float wrow[GEMM_BLOCK_K];
+    for (int64_t j = 0; j < nb; j++) {
+        float *panel = panels + (j / nr) * GEMM_BLOCK_K * nr;
+        job->t->dequant(job->w, n0 + j, k0, k0 + kc, wrow);
+        for (int64_t k = 0; k < kc; k++) panel[k * nr + j % nr] = wrow[k];
+    }
+    for (int64_t j = nb; j % nr; j++) { /* zero padding of the last panel */
+        float *panel = panels + (j / nr) * GEMM_BLOCK_K * nr;
+        for (int64_t k = 0; k < kc; k++) panel[k * nr + j % nr] = 0.0f;
+    }
+}
+
+static void gemm_task(void *ctx, int64_t b0, int64_t b1) {
+    const gemm_job *job = ctx;
+    const vlm_kernel_table *t = job->t;
+    int64_t rows = job->w->rows, cols = job->w->cols, nr = t->gemm_nr, mr = t->gemm_mr;
+    _Alignas(64) float panels[GEMM_BLOCK_N * GEMM_BLOCK_K];
+    for (int64_t n0 = b0 * GEMM_BLOCK_N; n0 < b1 * GEMM_BLOCK_N && n0 < rows; n0 += GEMM_BLOCK_N) {
+        int64_t nb = rows - n0 < GEMM_BLOCK_N ? rows - n0 : GEMM_BLOCK_N;
+        for (int64_t k0 = 0; k0 < cols; k0 += GEMM_BLOCK_K) {
+            int64_t kc = cols - k0 < GEMM_BLOCK_K ? cols - k0 : GEMM_BLOCK_K;
+            gemm_pack_panels(job, n0, nb, k0, kc, panels);
+            for (int64_t i0 = 0; i0 < job->m; i0 += mr)
+                for (int64_t j0 = 0; j0 < nb; j0 += nr)
+                    t->gemm_tile(job->m - i0 < mr ? job->m - i0 : mr, nb - j0 < nr ? nb - j0 : nr, kc,
+                                 job->x + i0 * cols + k0, cols, panels + (j0 / nr) * GEMM_BLOCK_K * nr,
+                                 job->y + i0 * rows + n0 + j0, rows, k0 > 0);
+        }
+        if (job->bias)
+            for (int64_t i = 0; i < job->m; i++)
+                for (int64_t j = 0; j < nb; j++) job->y[i * rows + n0 + j] += job->bias[n0 + j];
+    }
+}
+
+/* ---- driver -------------------------------------------------------------- */
+
+/* x in the table's code order plus per-group sums; NULL when x can be used
+ * as is (dense weights). Returns 0 on allocation failure. */
+static int prepare_x(const vlm_kernel_table *t, const vlm_weight *w, const float *x, int64_t m,
+                     float **buf, const float **xo, const float **xsum) {
+    *buf = NULL;
+    *xo = x;
+    *xsum = NULL;
+    if (!vlm_weight_is_quantized(w)) return 1;
+    int64_t groups = groups_per_row(w), block = linear_code_block(t, w);
+    *buf = malloc((size_t)(m * (groups + (block ? w->cols : 0))) * sizeof(float));
+    if (!*buf) return 0;
+    float *sums = *buf;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t g = 0; g < groups; g++) {
+            const float *xg = x + i * w->cols + g * w->group_size;
+            float s = 0;
+            for (int k = 0; k < w->group_size; k++) s += xg[k];
+            sums[i * groups + g] = s;
+        }
+    *xsum = sums;
+    if (block) {
+        float *xp = sums + m * groups;
+        for (int64_t i = 0; i < m; i++)
+            permute_x(xp + i * w->cols, x + i * w->cols, w->cols, block, 8 / w->bits);
+        *xo = xp;
+    }
+    return 1;
+}
+
+void vlm_linear(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias) {
+    if (m <= 0 || w->rows <= 0) return;
+    const vlm_kernel_table *t = vlm_kernels_active();
+    float *buf;
+    const float *xo, *xsum;
+    if (!prepare_x(t, w, x, m, &buf, &xo, &xsum)) {
+        vlm_linear_ref(y, x, m, w, bias); /* out of memory: slow but correct */
+        return;
+    }
+    if (m < GEMM_MIN_M) {
+        gemv_job job = {{w, xo, xsum, m, y, bias}, t, t->dot};
+        int64_t quads = (w->rows + GEMV_ROW_QUAD - 1) / GEMV_ROW_QUAD;
+        vlm_parallel_for(quads, 8, gemv_task, &job);
+    } else {
+        gemm_job job = {t, w, xo, m, y, bias};
+        vlm_parallel_for((w->rows + GEMM_BLOCK_N - 1) / GEMM_BLOCK_N, 1, gemm_task, &job);
+    }
+    free(buf);
+}

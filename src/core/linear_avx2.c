@@ -1,0 +1,38 @@
+/*
+ * linear_avx2.c — the AVX2 + FMA + F16C kernel table (8 f32 lanes):
+ * defines the vector vocabulary linear_simd.h is written in.
+ */
+#include <immintrin.h>
+
+#include "core/kernel_table.h"
+
+#define SIMD_TABLE vlm_kernels_avx2
+#define SIMD_ISA_NAME "avx2"
+#define LANES 8
+#define GEMM_MR 6
+#define VF __m256
+#define VI __m256i
+
+#define vload(p) _mm256_loadu_ps(p)
+#define vstore(p, v) _mm256_storeu_ps((p), (v))
+#define vset1(f) _mm256_set1_ps(f)
+#define vzero() _mm256_setzero_ps()
+#define vfma(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define vadd(a, b) _mm256_add_ps((a), (b))
+#define vset1i(i) _mm256_set1_epi32(i)
+#define vand(a, b) _mm256_and_si256((a), (b))
+#define vsrli(v, n) _mm256_srli_epi32((v), (n))
+#define vcvt(v) _mm256_cvtepi32_ps(v)
+#define vload_u8(p) _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(p)))
+#define vload_bf16(p) \
+    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
+#define vload_f16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+
+static inline float vhsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+#include "core/linear_simd.h"

@@ -1,0 +1,239 @@
+/*
+ * linear_simd.h — the SIMD inner loops, written once over a small vector
+ * vocabulary and instantiated per instruction set: linear_avx2.c and
+ * linear_avx512.c define the vocabulary (below) and include this file,
+ * which defines the kernel table SIMD_TABLE.
+ *
+ * Vocabulary each includer defines:
+ *   LANES, VF (f32 vector), VI (i32 vector), GEMM_MR (x rows per tile),
+ *   vload/vstore/vset1/vzero/vfma(a,b,c = a*b+c)/vmul/vhsum,
+ *   vload_u8 (LANES bytes -> i32 lanes), vsrli, vand, vset1i, vcvt (i32 -> f32),
+ *   vload_bf16, vload_f16 (LANES halves -> f32).
+ *
+ * Quantized rows of 2/4/8 bits are unpacked LANES bytes at a time; the
+ * j-th shift of those bytes gives the codes of columns l*(8/bits)+j, so
+ * results come out in the permuted "code order" of kernel_table.h.
+ */
+#ifndef SIMD_TABLE
+#error "include linear_simd.h from an ISA file that defines the vector vocabulary"
+#endif
+
+#define GEMM_NR (2 * LANES)
+#define SIMD_INLINE static inline __attribute__((always_inline))
+
+/* ---- dot / axpy ----------------------------------------------------------- */
+
+static float simd_dot(const float *a, const float *b, int64_t n) {
+    VF s0 = vzero(), s1 = vzero();
+    int64_t i = 0;
+    for (; i + 2 * LANES <= n; i += 2 * LANES) {
+        s0 = vfma(vload(a + i), vload(b + i), s0);
+        s1 = vfma(vload(a + i + LANES), vload(b + i + LANES), s1);
+    }
+    for (; i + LANES <= n; i += LANES) s0 = vfma(vload(a + i), vload(b + i), s0);
+    float acc = vhsum(vadd(s0, s1));
+    for (; i < n; i++) acc += a[i] * b[i];
+    return acc;
+}
+
+static void simd_axpy(float *y, float alpha, const float *x, int64_t n) {
+    VF va = vset1(alpha);
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES) vstore(y + i, vfma(va, vload(x + i), vload(y + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+/* ---- dense weights ---------------------------------------------------------- */
+
+SIMD_INLINE VF load_dense(vlm_dtype dtype, const void *base, int64_t i) {
+    if (dtype == VLM_DTYPE_BF16) return vload_bf16((const uint16_t *)base + i);
+    if (dtype == VLM_DTYPE_F16) return vload_f16((const uint16_t *)base + i);
+    return vload((const float *)base + i);
+}
+
+static float dense_scalar(vlm_dtype dtype, const void *base, int64_t i) {
+    if (dtype == VLM_DTYPE_BF16) return bf16_to_f32(((const uint16_t *)base)[i]);
+    if (dtype == VLM_DTYPE_F16) return f16_to_f32(((const uint16_t *)base)[i]);
+    return ((const float *)base)[i];
+}
+
+/* y for NROWS consecutive W rows starting at r, one x row. */
+SIMD_INLINE void gemv_dense_rows(const vlm_gemv_args *a, vlm_dtype dtype, int64_t r, int64_t i,
+                                 const int NROWS) {
+    const vlm_weight *w = a->w;
+    const float *x = a->x + i * w->cols;
+    VF acc[4] = {vzero(), vzero(), vzero(), vzero()};
+    int64_t k = 0;
+    for (; k + LANES <= w->cols; k += LANES) {
+        VF xv = vload(x + k);
+        for (int rr = 0; rr < NROWS; rr++) acc[rr] = vfma(load_dense(dtype, w->data, (r + rr) * w->cols + k), xv, acc[rr]);
+    }
+    for (int rr = 0; rr < NROWS; rr++) {
+        float s = vhsum(acc[rr]);
+        for (int64_t t = k; t < w->cols; t++) s += dense_scalar(dtype, w->data, (r + rr) * w->cols + t) * x[t];
+        a->y[i * w->rows + r + rr] = s + (a->bias ? a->bias[r + rr] : 0.0f);
+    }
+}
+
+SIMD_INLINE void gemv_dense(const vlm_gemv_args *a, vlm_dtype dtype, int64_t r0, int64_t r1) {
+    for (int64_t i = 0; i < a->m; i++) {
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) gemv_dense_rows(a, dtype, r, i, 4);
+        for (; r < r1; r++) gemv_dense_rows(a, dtype, r, i, 1);
+    }
+}
+
+/* ---- quantized weights (2/4/8 bits, code order) ----------------------------- */
+
+/* The codes of one LANES-byte block as PER float vectors (code order). */
+SIMD_INLINE void unpack_block(const uint8_t *bytes, const int BITS, VF *codes) {
+    const int PER = 8 / BITS;
+    VI v = vload_u8(bytes), mask = vset1i((1 << BITS) - 1);
+    for (int j = 0; j < PER; j++) {
+        VI c = j ? vsrli(v, j * BITS) : v;
+        if (j < PER - 1) c = vand(c, mask);
+        codes[j] = vcvt(c);
+    }
+}
+
+/* y for NROWS W rows from r, one x row: per group s*sum(x q) + b*sum(x). */
+SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, int64_t r, int64_t i, const int BITS,
+                                 const int NROWS) {
+    const int PER = 8 / BITS;
+    const vlm_weight *w = a->w;
+    const int64_t row_bytes = w->cols * BITS / 8, groups = w->cols / w->group_size;
+    const float *x = a->x + i * w->cols, *xsum = a->xsum + i * groups;
+    const uint8_t *rows = (const uint8_t *)w->data + r * row_bytes;
+    VF acc[4] = {vzero(), vzero(), vzero(), vzero()};
+    float bias_terms[4] = {0, 0, 0, 0};
+    for (int64_t g = 0; g < groups; g++) {
+        VF part[4] = {vzero(), vzero(), vzero(), vzero()};
+        for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += LANES * PER) {
+            VF xv[4];
+            for (int j = 0; j < PER; j++) xv[j] = vload(x + k + j * LANES);
+            for (int rr = 0; rr < NROWS; rr++) {
+                VF codes[4];
+                unpack_block(rows + rr * row_bytes + k * BITS / 8, BITS, codes);
+                for (int j = 0; j < PER; j++) part[rr] = vfma(codes[j], xv[j], part[rr]);
+            }
+        }
+        for (int rr = 0; rr < NROWS; rr++) {
+            acc[rr] = vfma(vset1(linear_group_scale(w, r + rr, g)), part[rr], acc[rr]);
+            bias_terms[rr] += linear_group_bias(w, r + rr, g) * xsum[g];
+        }
+    }
+    for (int rr = 0; rr < NROWS; rr++)
+        a->y[i * w->rows + r + rr] = vhsum(acc[rr]) + bias_terms[rr] + (a->bias ? a->bias[r + rr] : 0.0f);
+}
+
+SIMD_INLINE void gemv_quant(const vlm_gemv_args *a, int64_t r0, int64_t r1, const int BITS) {
+    for (int64_t i = 0; i < a->m; i++) {
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) gemv_quant_rows(a, r, i, BITS, 4);
+        for (; r < r1; r++) gemv_quant_rows(a, r, i, BITS, 1);
+    }
+}
+
+static void simd_gemv(const vlm_gemv_args *a, int64_t r0, int64_t r1) {
+    switch (vlm_weight_is_quantized(a->w) ? a->w->bits : 0) {
+    case 2: gemv_quant(a, r0, r1, 2); break;
+    case 4: gemv_quant(a, r0, r1, 4); break;
+    case 8: gemv_quant(a, r0, r1, 8); break;
+    default:
+        if (a->w->dtype == VLM_DTYPE_BF16) gemv_dense(a, VLM_DTYPE_BF16, r0, r1);
+        else if (a->w->dtype == VLM_DTYPE_F16) gemv_dense(a, VLM_DTYPE_F16, r0, r1);
+        else gemv_dense(a, VLM_DTYPE_F32, r0, r1);
+    }
+}
+
+/* ---- GEMM panel unpacking ------------------------------------------------------ */
+
+SIMD_INLINE void dequant_quant(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out,
+                               const int BITS) {
+    const int PER = 8 / BITS;
+    const uint8_t *row = (const uint8_t *)w->data + r * (w->cols * BITS / 8);
+    for (int64_t g = k0 / w->group_size; g * w->group_size < k1; g++) {
+        VF s = vset1(linear_group_scale(w, r, g)), b = vset1(linear_group_bias(w, r, g));
+        for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += LANES * PER) {
+            VF codes[4];
+            unpack_block(row + k * BITS / 8, BITS, codes);
+            for (int j = 0; j < PER; j++) vstore(out + k - k0 + j * LANES, vfma(codes[j], s, b));
+        }
+    }
+}
+
+static void simd_dequant(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out) {
+    if (vlm_weight_is_quantized(w)) {
+        if (!linear_code_block(&SIMD_TABLE, w)) linear_dequant_natural(w, r, k0, k1, out);
+        else if (w->bits == 2) dequant_quant(w, r, k0, k1, out, 2);
+        else if (w->bits == 4) dequant_quant(w, r, k0, k1, out, 4);
+        else dequant_quant(w, r, k0, k1, out, 8);
+        return;
+    }
+    int64_t k = k0, base = r * w->cols;
+    for (; k + LANES <= k1; k += LANES) vstore(out + k - k0, load_dense(w->dtype, w->data, base + k));
+    for (; k < k1; k++) out[k - k0] = dense_scalar(w->dtype, w->data, base + k);
+}
+
+/* ---- GEMM micro-kernel: MR x rows by 2*LANES W rows, 2*MR accumulators ------ */
+
+SIMD_INLINE void gemm_tile_fixed(int64_t kc, const float *a, int64_t lda, const float *panel,
+                                 float *c, int64_t ldc, int accumulate, const int MR) {
+    VF acc[GEMM_MR][2];
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vzero();
+    for (int64_t k = 0; k < kc; k++) {
+        VF b0 = vload(panel + k * GEMM_NR), b1 = vload(panel + k * GEMM_NR + LANES);
+        for (int i = 0; i < MR; i++) {
+            VF av = vset1(a[i * lda + k]);
+            acc[i][0] = vfma(av, b0, acc[i][0]);
+            acc[i][1] = vfma(av, b1, acc[i][1]);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        if (accumulate) {
+            acc[i][0] = vadd(acc[i][0], vload(c + i * ldc));
+            acc[i][1] = vadd(acc[i][1], vload(c + i * ldc + LANES));
+        }
+        vstore(c + i * ldc, acc[i][0]);
+        vstore(c + i * ldc + LANES, acc[i][1]);
+    }
+}
+
+static void gemm_tile_rows(int64_t mr, int64_t kc, const float *a, int64_t lda, const float *panel,
+                           float *c, int64_t ldc, int accumulate) {
+    switch (mr) {
+#define TILE_CASE(n) case n: gemm_tile_fixed(kc, a, lda, panel, c, ldc, accumulate, n); break;
+    TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
+#if GEMM_MR > 6
+    TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
+#endif
+#undef TILE_CASE
+    default: break;
+    }
+}
+
+static void simd_gemm_tile(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda,
+                           const float *panel, float *c, int64_t ldc, int accumulate) {
+    if (nr == GEMM_NR) {
+        gemm_tile_rows(mr, kc, a, lda, panel, c, ldc, accumulate);
+        return;
+    }
+    float tile[GEMM_MR * GEMM_NR]; /* ragged W edge: compute full width, keep nr */
+    for (int64_t i = 0; i < mr; i++)
+        for (int64_t j = 0; j < nr; j++) tile[i * GEMM_NR + j] = accumulate ? c[i * ldc + j] : 0.0f;
+    gemm_tile_rows(mr, kc, a, lda, panel, tile, GEMM_NR, 1);
+    for (int64_t i = 0; i < mr; i++)
+        for (int64_t j = 0; j < nr; j++) c[i * ldc + j] = tile[i * GEMM_NR + j];
+}
+
+const vlm_kernel_table SIMD_TABLE = {
+    .isa = SIMD_ISA_NAME,
+    .lanes = LANES,
+    .gemm_mr = GEMM_MR,
+    .gemm_nr = GEMM_NR,
+    .gemv = simd_gemv,
+    .dequant = simd_dequant,
+    .gemm_tile = simd_gemm_tile,
+    .dot = simd_dot,
+    .axpy = simd_axpy,
+};
