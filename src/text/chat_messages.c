@@ -153,6 +153,14 @@ static cJSON *string_message(const char *role, char *content) {
     return msg;
 }
 
+/* Prompt-only families: the "message" is the text itself. */
+static cJSON *bare_string(char *text) {
+    if (!text) return NULL;
+    cJSON *s = cJSON_CreateString(text);
+    free(text);
+    return s;
+}
+
 /* MessageFormatter.format_message for one message (get_message_json). */
 static cJSON *format_message(msg_format fmt, const char *text, const char *role, int num_images) {
     bool user = !strcmp(role, "user");
@@ -187,10 +195,9 @@ static cJSON *format_message(msg_format fmt, const char *text, const char *role,
     case IMAGE_TOKEN_WRAPPED:
         return string_message(role, with_tokens(text, "(<image>./</image>)\n", images, true));
     case NUMBERED_IMAGE_TOKENS: return string_message(role, numbered_tokens(text, images));
-    case PROMPT_WITH_IMAGE_TOKEN: return string_message(role, with_tokens(text, "<image>", num_images, true));
-    case PROMPT_WITH_START_IMAGE_TOKEN:
-        return string_message(role, with_tokens(text, "<start_of_image>", num_images, false));
-    case PROMPT_ONLY:
+    case PROMPT_WITH_IMAGE_TOKEN: return bare_string(with_tokens(text, "<image>", num_images, true));
+    case PROMPT_WITH_START_IMAGE_TOKEN: return bare_string(with_tokens(text, "<start_of_image>", num_images, false));
+    case PROMPT_ONLY: return bare_string(vlm_strdup(text));
     case TEXT_ONLY: return string_message(role, vlm_strdup(text));
     }
     return NULL;
@@ -298,7 +305,9 @@ static vlm_status plain_prompt(const char *messages_json, bool add_generation_pr
         const cJSON *m = i < n ? cJSON_GetArrayItem(msgs, i) : NULL;
         const cJSON *role_item = cJSON_GetObjectItemCaseSensitive(m, "role");
         const char *role = cJSON_IsString(role_item) ? role_item->valuestring : "user";
-        char *content = m ? flatten_content(cJSON_GetObjectItemCaseSensitive(m, "content")) : NULL;
+        char *content = !m ? NULL
+                        : cJSON_IsString(m) ? vlm_strdup(m->valuestring)
+                                            : flatten_content(cJSON_GetObjectItemCaseSensitive(m, "content"));
         if (m && !content) content = vlm_strdup("");
         char line[64] = "";
         if (m && n == 1 && !strcmp(role, "user")) { /* a single user message is the prompt itself */
@@ -338,7 +347,7 @@ static vlm_status plain_prompt(const char *messages_json, bool add_generation_pr
 static vlm_status raw_prompt(const char *messages_json, char **out) {
     cJSON *msgs = cJSON_Parse(messages_json);
     const cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
-    const cJSON *content = cJSON_GetObjectItemCaseSensitive(last, "content");
+    const cJSON *content = cJSON_IsString(last) ? last : cJSON_GetObjectItemCaseSensitive(last, "content");
     *out = cJSON_IsString(content) ? vlm_strdup(content->valuestring) : NULL;
     cJSON_Delete(msgs);
     return *out ? VLM_OK : vlm_error(VLM_ERR_INTERNAL, "raw prompt: no message text");
