@@ -4,7 +4,7 @@
  * vlm_model_load resolves the folder (a path or a Hugging Face repo id in
  * the local cache), reads config.json (+ generation_config.json), maps the
  * safetensors, loads the tokenizer, chat template and image processor when
- * the folder has them, finds the architecture for model_type in the
+ * the folder has them (tokenizer.json, a template, preprocessor_config.json), finds the architecture for model_type in the
  * registry and lets it bind its weights. The public accessors and
  * vlm_apply_chat_template (mlx-vlm's message construction + the folder's
  * Jinja template) live here too.
@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "io/config.h"
 #include "io/hf_cache.h"
+#include "image/processor.h"
 #include "io/safetensors.h"
 #include "models/model.h"
 
@@ -56,6 +57,9 @@ static vlm_status load_parts(vlm_model *m) {
     if ((st = config_eos_ids(m->config, &m->eos_ids, &m->n_eos))) return st;
     if ((st = st_open_dir(m->dir, &m->weights))) return st;
     if ((st = load_text_side(m))) return st;
+    if (file_exists(m->dir, "preprocessor_config.json") &&
+        (st = image_processor_load(m->dir, &m->image_processor)))
+        return st;
     return m->arch->load(m);
 }
 
@@ -83,6 +87,7 @@ vlm_status vlm_model_load(const char *path, const vlm_load_options *opts, vlm_mo
 void vlm_model_free(vlm_model *m) {
     if (!m) return;
     if (m->arch && m->arch->unload) m->arch->unload(m);
+    image_processor_free(m->image_processor);
     vlm_template_free(m->chat_template);
     vlm_tokenizer_free(m->tokenizer);
     st_close(m->weights);
