@@ -27,7 +27,7 @@ typedef struct png_source {
 /* What one decode needs across the longjmp boundary. */
 typedef struct png_decode {
     png_structp png;
-    png_infop info;
+    png_infop info, end_info;   /* end_info: chunks after the image data */
     png_source src;
     uint8_t *raw;        /* libpng's output rows, when not RGB already */
     png_bytep *rows;
@@ -126,11 +126,9 @@ static vlm_status png_decode_body(png_decode *d, int *orientation) {
     for (png_uint_32 y = 0; y < height; y++)
         d->rows[y] = direct ? d->img->rgb + (size_t)y * width * 3 : d->raw + (size_t)y * rowbytes;
     png_read_image(d->png, d->rows);
-    png_infop end_info = png_create_info_struct(d->png);
-    if (end_info) {
-        png_read_end(d->png, end_info);
-        *orientation = png_orientation(d, end_info);
-        png_destroy_info_struct(d->png, &end_info);
+    if ((d->end_info = png_create_info_struct(d->png))) {
+        png_read_end(d->png, d->end_info);
+        *orientation = png_orientation(d, d->end_info);
     }
     int early = png_orientation(d, d->info);
     if (early) *orientation = early;
@@ -173,7 +171,7 @@ vlm_status decode_png(const uint8_t *data, size_t size, vlm_image **out, int *or
     *orientation = 0;
     if (setjmp(png_jmpbuf(d->png))) st = vlm_error(VLM_ERR_FORMAT, "%s", d->src.message);
     else st = png_decode_body(d, orientation);
-    png_destroy_read_struct(&d->png, &d->info, NULL);
+    png_destroy_read_struct(&d->png, &d->info, &d->end_info);
     free(d->raw);
     free(d->rows);
     if (st) vlm_image_free(d->img);
