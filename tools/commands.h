@@ -14,6 +14,7 @@ int cmd_preprocess(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int bench_kernels_main(int argc, char **argv); /* `vlm bench kernels` */
 
 /* Print "vlm <cmd>: <message>" to stderr, with vlm_last_error() when
  * message is NULL; returns 1 so callers can `return cli_fail(...)`. */

@@ -57,9 +57,23 @@ int64_t linear_code_block(const vlm_kernel_table *t, const vlm_weight *w);
 void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out);
 float linear_dot_scalar(const float *a, const float *b, int64_t n);
 void linear_axpy_scalar(float *y, float alpha, const float *x, int64_t n);
+
+/* Element i of an F32/F16/BF16 array as f32. */
+static inline float linear_load_float(vlm_dtype dtype, const void *base, int64_t i) {
+    switch (dtype) {
+    case VLM_DTYPE_F16: return f16_to_f32(((const uint16_t *)base)[i]);
+    case VLM_DTYPE_BF16: return bf16_to_f32(((const uint16_t *)base)[i]);
+    default: return ((const float *)base)[i];
+    }
+}
+
 /* Scale factor of group g of row r of a quantized weight (and its bias). */
-float linear_group_scale(const vlm_weight *w, int64_t r, int64_t g);
-float linear_group_bias(const vlm_weight *w, int64_t r, int64_t g);
+static inline float linear_group_scale(const vlm_weight *w, int64_t r, int64_t g) {
+    return linear_load_float(w->scale_dtype, w->scales, r * (w->cols / w->group_size) + g);
+}
+static inline float linear_group_bias(const vlm_weight *w, int64_t r, int64_t g) {
+    return linear_load_float(w->scale_dtype, w->biases, r * (w->cols / w->group_size) + g);
+}
 
 extern const vlm_kernel_table vlm_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)

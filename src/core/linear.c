@@ -54,24 +54,6 @@ vlm_status vlm_weight_validate(const vlm_weight *w) {
     return VLM_OK;
 }
 
-static float load_float(vlm_dtype dtype, const void *base, int64_t i) {
-    switch (dtype) {
-    case VLM_DTYPE_F16: return f16_to_f32(((const uint16_t *)base)[i]);
-    case VLM_DTYPE_BF16: return bf16_to_f32(((const uint16_t *)base)[i]);
-    default: return ((const float *)base)[i];
-    }
-}
-
-static int64_t groups_per_row(const vlm_weight *w) { return w->cols / w->group_size; }
-
-float linear_group_scale(const vlm_weight *w, int64_t r, int64_t g) {
-    return load_float(w->scale_dtype, w->scales, r * groups_per_row(w) + g);
-}
-
-float linear_group_bias(const vlm_weight *w, int64_t r, int64_t g) {
-    return load_float(w->scale_dtype, w->biases, r * groups_per_row(w) + g);
-}
-
 /* Code of column c in a row's little-endian bit stream (any width <= 8). */
 static unsigned row_code(const uint8_t *row, int64_t row_bytes, int bits, int64_t c) {
     int64_t bit = c * bits, byte = bit >> 3;
@@ -87,15 +69,15 @@ static const uint8_t *quant_row(const vlm_weight *w, int64_t r, int64_t *row_byt
 
 void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out) {
     if (!vlm_weight_is_quantized(w)) {
-        for (int64_t k = k0; k < k1; k++) out[k - k0] = load_float(w->dtype, w->data, r * w->cols + k);
+        for (int64_t k = k0; k < k1; k++) out[k - k0] = linear_load_float(w->dtype, w->data, r * w->cols + k);
         return;
     }
     int64_t row_bytes;
     const uint8_t *row = quant_row(w, r, &row_bytes);
-    for (int64_t k = k0; k < k1; k++) {
-        int64_t g = k / w->group_size;
+    for (int64_t k = k0; k < k1;) { /* one group (or the part of it in range) */
+        int64_t g = k / w->group_size, end = (g + 1) * w->group_size < k1 ? (g + 1) * w->group_size : k1;
         float s = linear_group_scale(w, r, g), b = linear_group_bias(w, r, g);
-        out[k - k0] = s * (float)row_code(row, row_bytes, w->bits, k) + b;
+        for (; k < end; k++) out[k - k0] = s * (float)row_code(row, row_bytes, w->bits, k) + b;
     }
 }
 
@@ -244,7 +226,7 @@ static int prepare_x(const vlm_kernel_table *t, const vlm_weight *w, const float
     *xo = x;
     *xsum = NULL;
     if (!vlm_weight_is_quantized(w)) return 1;
-    int64_t groups = groups_per_row(w), block = linear_code_block(t, w);
+    int64_t groups = w->cols / w->group_size, block = linear_code_block(t, w);
     *buf = malloc((size_t)(m * (groups + (block ? w->cols : 0))) * sizeof(float));
     if (!*buf) return 0;
     float *sums = *buf;
