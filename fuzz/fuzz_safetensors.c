@@ -2,7 +2,10 @@
  * fuzz_safetensors.c — libFuzzer target for the safetensors header parser:
  * any byte string is handed to st_parse as a whole file; it must either be
  * refused with a status or yield tensors whose every byte lies inside the
- * input. Seed corpus: tests/fixtures/io/ (real MLX checkpoints).
+ * input. Seed with small files (the ones tests/test_safetensors.c writes into
+ * tests/st_cases.tmp/) and the header keywords in fuzz_safetensors.dict:
+ *   build-fuzz/fuzz_safetensors -max_len=4096 -max_total_time=60 \
+ *       -dict=fuzz/fuzz_safetensors.dict tests/st_cases.tmp
  */
 #include <stddef.h>
 #include <stdint.h>
