@@ -202,6 +202,21 @@ static void test_positions_text_only_and_errors(void) {
     CHECK(strstr(vlm_last_error(), "image 0") != NULL);
 }
 
+/* Two images: the second continues after the first's largest position. */
+static void test_positions_two_images(void) {
+    mrope_tokens tk = {.image_token = 9, .vision_start_token = 8, .spatial_merge_size = 2};
+    int64_t grids[2][3] = {{1, 4, 6}, {1, 4, 6}}, pos[3 * 19], delta = 0;
+    int32_t ids[19] = {1, 8, 9, 9, 9, 9, 9, 9, 7, 2, 8, 9, 9, 9, 9, 9, 9, 7, 3};
+    CHECK_OK(mrope_position_ids(&tk, ids, 19, (const int64_t(*)[3])grids, 2, pos, &delta));
+    const int64_t *t = pos, *h = pos + 19, *w = pos + 38;
+    // text 0 1 | image 1: t=2, h=2..3, w=2..4 | 5 6 7 | image 2 from 8 | 11 12
+    CHECK(t[0] == 0 && t[1] == 1 && t[2] == 2 && h[2] == 2 && w[2] == 2);
+    CHECK(t[7] == 2 && h[7] == 3 && w[7] == 4 && w[4] == 4 && h[5] == 3 && w[5] == 2);
+    CHECK(t[8] == 5 && h[9] == 6 && w[10] == 7);
+    CHECK(t[11] == 8 && h[16] == 9 && w[16] == 10 && t[16] == 8);
+    CHECK(t[17] == 11 && w[18] == 12 && delta == 13 - 19);
+}
+
 /* ---- stage-by-stage parity ---------------------------------------------- */
 
 /* inputs_embeds: text rows from the embedding, image rows = features. */
@@ -324,6 +339,38 @@ static void check_parity(const char *arch) {
     }
 }
 
+/* Two copies of the image in one batch: each gets exactly the single-image
+ * golden features, so attention never crosses images (cu_seqlens) and
+ * Qwen2.5-VL's window order is undone per image. */
+static void check_two_images(const char *arch) {
+    fixture f;
+    char dir[64];
+    snprintf(dir, sizeof dir, "fixtures/%s/bf16", arch);
+    if (!fixture_open(&f, arch, "bf16")) return fixture_close(&f);
+    const qwen_vl *qv = f.m->arch_state;
+    int64_t P = f.im.shape[0], row = f.im.shape[1], tokens = P / 4, dim = qv->lm.dim;
+    model_images two = f.im;
+    int64_t grids[2][3];
+    memcpy(grids[0], f.im.grid_thw[0], sizeof grids[0]);
+    memcpy(grids[1], f.im.grid_thw[0], sizeof grids[1]);
+    two.n_images = 2, two.shape[0] = 2 * P, two.grid_thw = grids;
+    two.pixel_values = malloc((size_t)(2 * P * row) * sizeof(float));
+    memcpy(two.pixel_values, f.im.pixel_values, (size_t)(P * row) * sizeof(float));
+    memcpy(two.pixel_values + P * row, f.im.pixel_values, (size_t)(P * row) * sizeof(float));
+    float *features = malloc((size_t)(2 * tokens * dim) * sizeof(float));
+    CHECK_OK(qwen_vision_encode(&qv->vision, &two, features));
+    check_golden("first of two images", dir, "vision_features.f32.npy", features, (size_t)(tokens * dim));
+    check_golden("second of two images", dir, "vision_features.f32.npy", features + tokens * dim,
+                 (size_t)(tokens * dim));
+    free(two.pixel_values), free(features);
+    fixture_close(&f);
+}
+
+static void test_two_images_stay_apart(void) {
+    check_two_images("qwen2_vl");
+    check_two_images("qwen2_5_vl");
+}
+
 static void test_parity_qwen2_vl(void) { check_parity("qwen2_vl"); }
 static void test_parity_qwen2_5_vl(void) { check_parity("qwen2_5_vl"); }
 
@@ -419,55 +466,100 @@ static void test_prompt_longer_than_context(void) {
     vlm_model_free(m);
 }
 
-/* A copy of fixtures/qwen2_vl/bf16 in a temporary folder with config.json
- * edited by `edit` and tensor `drop` left out, tensor `reshape` given
- * shape new_shape (its first bytes). */
+/* ---- other checkpoint layouts and broken checkpoints ----------------------- */
+
+/* How to derive a model folder from a fixture. */
+typedef struct copy_options {
+    const char *model_type;   /* replaces config.json's */
+    const char *drop;         /* tensor left out */
+    const char *reshape;      /* tensor given new_shape (its first bytes) */
+    int ndim;
+    int64_t new_shape[5];
+    const char *text_prefix, *vision_prefix, *head; /* renames (transformers layouts) */
+    int torch_conv;           /* patch embedding as PyTorch [out, C, T, P, P] */
+} copy_options;
+
 typedef struct model_copy {
-    const st_archive *src;
     const st_tensor **tensors;
+    const copy_options *opt;
+    char (*names)[160];
 } model_copy;
+
+/* MLX channels-last Conv3d [O, T, P, P, C] -> PyTorch [O, C, T, P, P]. */
+static void conv_to_torch(uint16_t *dst, const uint16_t *src, const int64_t *shape) {
+    int64_t O = shape[0], TPP = shape[1] * shape[2] * shape[3], C = shape[4];
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t i = 0; i < TPP; i++)
+            for (int64_t c = 0; c < C; c++)
+                dst[(o * C + c) * TPP + i] = src[(o * TPP + i) * C + c];
+}
 
 static vlm_status copy_tensor(void *ctx, size_t index, void *buf, size_t nbytes) {
     const model_copy *c = ctx;
-    memcpy(buf, c->tensors[index]->data, nbytes);
+    const st_tensor *t = c->tensors[index];
+    if (c->opt->torch_conv && strstr(t->name, "patch_embed.proj.weight"))
+        conv_to_torch(buf, t->data, t->shape);
+    else
+        memcpy(buf, t->data, nbytes);
     return VLM_OK;
 }
 
-static int write_model_copy(const char *dir, const char *model_type, const char *drop,
-                            const char *reshape, int ndim, const int64_t *new_shape) {
+/* The tensor's name in the copy. */
+static void copy_name(const copy_options *o, const char *name, char *out) {
+    static const char *const mlx[3] = {"language_model.model.", "vision_tower.", "language_model.lm_head"};
+    const char *to[3] = {o->text_prefix, o->vision_prefix, o->head};
+    for (int i = 0; i < 3; i++)
+        if (to[i] && !strncmp(name, mlx[i], strlen(mlx[i]))) {
+            snprintf(out, 160, "%s%s", to[i], name + strlen(mlx[i]));
+            return;
+        }
+    snprintf(out, 160, "%s", name);
+}
+
+static int write_config(const char *dir, const char *src_dir, const char *model_type) {
     char path[512];
-    char *text = test_read_file("fixtures/qwen2_vl/bf16/config.json", NULL);
+    snprintf(path, sizeof path, "%s/config.json", src_dir);
+    char *text = test_read_file(path, NULL);
     cJSON *config = text ? cJSON_Parse(text) : NULL;
     free(text);
     if (!config) return 0;
-    cJSON_ReplaceItemInObject(config, "model_type", cJSON_CreateString(model_type));
+    if (model_type) cJSON_ReplaceItemInObject(config, "model_type", cJSON_CreateString(model_type));
     char *out = cJSON_Print(config);
     cJSON_Delete(config);
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fputs(out, f);
-    fclose(f);
+    if (f) fputs(out, f), fclose(f);
     free(out);
+    return f != NULL;
+}
+
+static int write_model_copy(const char *dir, const char *src_dir, const copy_options *o) {
+    char path[512];
     st_archive *a = NULL;
-    if (st_open_file("fixtures/qwen2_vl/bf16/model.safetensors", &a) != VLM_OK) return 0;
+    snprintf(path, sizeof path, "%s/model.safetensors", src_dir);
+    if (!write_config(dir, src_dir, o->model_type) || st_open_file(path, &a) != VLM_OK) return 0;
     size_t n = st_count(a), k = 0;
     st_write_tensor *w = calloc(n, sizeof *w);
-    model_copy c = {a, calloc(n, sizeof(st_tensor *))};
+    model_copy c = {calloc(n, sizeof(st_tensor *)), o, calloc(n, 160)};
     for (size_t i = 0; i < n; i++) {
         const st_tensor *t = st_at(a, i);
-        if (drop && !strcmp(t->name, drop)) continue;
-        w[k].name = t->name, w[k].dtype = t->dtype, w[k].ndim = t->ndim;
+        if (o->drop && !strcmp(t->name, o->drop)) continue;
+        copy_name(o, t->name, c.names[k]);
+        w[k].name = c.names[k], w[k].dtype = t->dtype, w[k].ndim = t->ndim;
         memcpy(w[k].shape, t->shape, sizeof t->shape);
-        if (reshape && !strcmp(t->name, reshape)) {
-            w[k].ndim = ndim;
-            memcpy(w[k].shape, new_shape, (size_t)ndim * sizeof(int64_t));
+        if (o->reshape && !strcmp(t->name, o->reshape)) {
+            w[k].ndim = o->ndim;
+            memcpy(w[k].shape, o->new_shape, (size_t)o->ndim * sizeof(int64_t));
+        }
+        if (o->torch_conv && strstr(t->name, "patch_embed.proj.weight")) {
+            int64_t torch[5] = {t->shape[0], t->shape[4], t->shape[1], t->shape[2], t->shape[3]};
+            memcpy(w[k].shape, torch, sizeof torch);
         }
         c.tensors[k++] = t;
     }
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     vlm_status st = st_write_file(path, w, k, copy_tensor, &c);
-    free(w), free(c.tensors);
+    free(w), free(c.tensors), free(c.names);
     st_close(a);
     return st == VLM_OK;
 }
@@ -481,12 +573,11 @@ static void remove_model_copy(const char *dir) {
     rmdir(dir);
 }
 
-/* Load a broken copy; the load must fail with `code` and mention `needle`. */
-static void expect_load_error(const char *model_type, const char *drop, const char *reshape,
-                              int ndim, const int64_t *shape, vlm_status code, const char *needle) {
+/* Load a broken copy of the bf16 fixture: must fail with `code`, naming `needle`. */
+static void expect_load_error(const copy_options *o, vlm_status code, const char *needle) {
     char dir[] = "/tmp/vlm_qwen_test_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    CHECK(write_model_copy(dir, model_type, drop, reshape, ndim, shape));
+    CHECK(write_model_copy(dir, "fixtures/qwen2_vl/bf16", o));
     vlm_model *m = NULL;
     vlm_status st = vlm_model_load(dir, NULL, &m);
     CHECKF(st == code, "got %s: %s", vlm_status_name(st), vlm_last_error());
@@ -498,32 +589,66 @@ static void expect_load_error(const char *model_type, const char *drop, const ch
 }
 
 static void test_unknown_model_type(void) {
-    expect_load_error("qwen9_vl", NULL, NULL, 0, NULL, VLM_ERR_UNSUPPORTED, "qwen2_5_vl");
+    copy_options o = {.model_type = "qwen9_vl"};
+    expect_load_error(&o, VLM_ERR_UNSUPPORTED, "qwen2_5_vl");
     CHECK(strstr(vlm_last_error(), "qwen9_vl") != NULL);
     CHECK(model_arch_find("qwen2_vl") && model_arch_find("qwen2_5_vl") && !model_arch_find("x"));
 }
 
 static void test_missing_tensor(void) {
-    expect_load_error("qwen2_vl", "language_model.model.layers.1.mlp.up_proj.weight", NULL, 0,
-                      NULL, VLM_ERR_NOT_FOUND, "language_model.model.layers.1.mlp.up_proj.weight");
-    expect_load_error("qwen2_vl", "vision_tower.blocks.1.norm2.bias", NULL, 0, NULL,
-                      VLM_ERR_NOT_FOUND, "vision_tower.blocks.1.norm2.bias");
+    copy_options lm = {.drop = "language_model.model.layers.1.mlp.up_proj.weight"};
+    expect_load_error(&lm, VLM_ERR_NOT_FOUND, lm.drop);
+    copy_options vision = {.drop = "vision_tower.blocks.1.norm2.bias"};
+    expect_load_error(&vision, VLM_ERR_NOT_FOUND, vision.drop);
 }
 
 static void test_misshaped_tensor(void) {
-    int64_t norm[1] = {64}, merger[2] = {256, 128};
-    expect_load_error("qwen2_vl", NULL, "language_model.model.layers.0.input_layernorm.weight", 1,
-                      norm, VLM_ERR_FORMAT, "language_model.model.layers.0.input_layernorm");
-    expect_load_error("qwen2_vl", NULL, "vision_tower.merger.mlp.2.weight", 2, merger,
-                      VLM_ERR_FORMAT, "vision_tower.merger.mlp.2");
+    copy_options norm = {.reshape = "language_model.model.layers.0.input_layernorm.weight",
+                         .ndim = 1, .new_shape = {64}};
+    expect_load_error(&norm, VLM_ERR_FORMAT, "language_model.model.layers.0.input_layernorm");
+    copy_options merger = {.reshape = "vision_tower.merger.mlp.2.weight", .ndim = 2,
+                           .new_shape = {256, 128}};
+    expect_load_error(&merger, VLM_ERR_FORMAT, "vision_tower.merger.mlp.2");
+    copy_options conv = {.reshape = "vision_tower.patch_embed.proj.weight", .ndim = 5,
+                         .new_shape = {64, 2, 14, 3, 14}};
+    expect_load_error(&conv, VLM_ERR_FORMAT, "vision_tower.patch_embed.proj.weight");
+}
+
+/* Original transformers checkpoints (both naming generations, PyTorch conv
+ * layout) give the MLX folder's logits. */
+static void check_transformers_layout(const char *arch, const copy_options *o) {
+    char dir[] = "/tmp/vlm_qwen_hf_XXXXXX", src[64];
+    fixture f;
+    snprintf(src, sizeof src, "fixtures/%s/bf16", arch);
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(write_model_copy(dir, src, o));
+    if (fixture_open(&f, arch, "bf16")) {
+        vlm_model_free(f.m);
+        f.m = NULL;
+        CHECK_OK(vlm_model_load(dir, NULL, &f.m));
+    }
+    if (f.m) check_prompt_logits(src, f.m, f.ids, f.n, &f.im);
+    fixture_close(&f);
+    remove_model_copy(dir);
+}
+
+static void test_transformers_checkpoints(void) {
+    copy_options legacy = {.text_prefix = "model.", .vision_prefix = "visual.", .head = "lm_head",
+                           .torch_conv = 1};
+    copy_options current = {.text_prefix = "model.language_model.", .vision_prefix = "model.visual.",
+                            .head = "lm_head", .torch_conv = 1};
+    check_transformers_layout("qwen2_vl", &legacy);
+    check_transformers_layout("qwen2_5_vl", &current);
 }
 
 void run_tests(void) {
     RUN(test_positions_qwen2_vl);
     RUN(test_positions_qwen2_5_vl);
     RUN(test_positions_text_only_and_errors);
+    RUN(test_positions_two_images);
     RUN(test_parity_qwen2_vl);
     RUN(test_parity_qwen2_5_vl);
+    RUN(test_two_images_stay_apart);
     RUN(test_chunked_prefill_matches_one_shot);
     RUN(test_expand_image_tokens);
     RUN(test_image_token_mismatch);
@@ -531,4 +656,5 @@ void run_tests(void) {
     RUN(test_unknown_model_type);
     RUN(test_missing_tensor);
     RUN(test_misshaped_tensor);
+    RUN(test_transformers_checkpoints);
 }

@@ -74,7 +74,7 @@ vlm_status vlm_model_load(const char *path, const vlm_load_options *opts, vlm_mo
     vlm_status st = hf_resolve_model_path(path, &m->dir);
     if (st == VLM_OK) {
         st = load_parts(m);
-        if (st) vlm_error_prefix(st, "loading %s: ", m->dir);
+        if (st) vlm_error_prefix(st, "loading %s", m->dir);
     }
     if (st) {
         vlm_model_free(m);

@@ -26,6 +26,7 @@
 
 static vlm_status read_mrope_section(qwen2_lm *lm, const cJSON *config) {
     const cJSON *scaling = config_text_get(config, "rope_scaling");
+    if (!scaling) scaling = config_text_get(config, "rope_parameters"); /* transformers v5 */
     const cJSON *section = scaling ? cJSON_GetObjectItemCaseSensitive(scaling, "mrope_section") : NULL;
     int half = lm->head_dim / 2;
     if (!section) { /* plain RoPE: every band reads the (shared) temporal axis */
