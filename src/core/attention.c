@@ -44,25 +44,23 @@ typedef struct attn_state {
 /* Fold keys [k0, k1) into the state of query row qv of head h. */
 static void attend_keys(const attn_job *j, int h, const float *qv, int64_t k0, int64_t k1,
                         attn_state *st) {
-    int g = h / (j->n_heads / j->n_kv_heads), d = j->head_dim;
-    float scores[ATTN_KEY_BLOCK], block_max = -INFINITY;
-    for (int64_t n = k0; n < k1; n++) {
-        float s = j->t->dot(qv, j->k + n * j->kv_stride + (int64_t)g * d, d) * j->scale;
-        scores[n - k0] = s;
-        block_max = s > block_max ? s : block_max;
-    }
+    int64_t d = j->head_dim, g = h / (j->n_heads / j->n_kv_heads), n = k1 - k0;
+    const float *kb = j->k + k0 * j->kv_stride + g * d, *vb = j->v + k0 * j->kv_stride + g * d;
+    float p[ATTN_KEY_BLOCK], block_max = -INFINITY;
+    j->t->attn_scores(qv, kb, j->kv_stride, n, d, j->scale, p);
+    for (int64_t i = 0; i < n; i++) block_max = p[i] > block_max ? p[i] : block_max;
     if (block_max == -INFINITY) return;
-    if (block_max > st->max) {
+    if (block_max > st->max) { /* rescale what was summed under the old maximum */
         float correction = st->max == -INFINITY ? 0.0f : expf(st->max - block_max);
         st->sum *= correction;
-        for (int c = 0; c < d; c++) st->acc[c] *= correction;
+        for (int64_t c = 0; c < d; c++) st->acc[c] *= correction;
         st->max = block_max;
     }
-    for (int64_t n = k0; n < k1; n++) {
-        float p = expf(scores[n - k0] - st->max);
-        st->sum += p;
-        j->t->axpy(st->acc, p, j->v + n * j->kv_stride + (int64_t)g * d, d);
+    for (int64_t i = 0; i < n; i++) {
+        p[i] = expf(p[i] - st->max);
+        st->sum += p[i];
     }
+    j->t->attn_mix(st->acc, p, vb, j->kv_stride, n, d);
 }
 
 static void attend_query_block(const attn_job *j, int h, int64_t q0, int64_t q1) {

@@ -45,6 +45,11 @@ typedef struct vlm_kernel_table {
                       const float *panel, float *c, int64_t ldc, int accumulate);
     float (*dot)(const float *a, const float *b, int64_t n);
     void (*axpy)(float *y, float alpha, const float *x, int64_t n); /* y += alpha*x */
+    /* Attention: out[j] = scale * q . k[j*stride .. +d) for j < n. */
+    void (*attn_scores)(const float *q, const float *k, int64_t stride, int64_t n, int64_t d,
+                        float scale, float *out);
+    /* Attention: acc[0..d) += sum_j p[j] * v[j*stride .. +d) for j < n. */
+    void (*attn_mix)(float *acc, const float *p, const float *v, int64_t stride, int64_t n, int64_t d);
 } vlm_kernel_table;
 
 /* The table in use (cpu.c). */

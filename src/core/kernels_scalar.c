@@ -19,6 +19,16 @@ static void gemm_tile_scalar(int64_t mr, int64_t nr, int64_t kc, const float *a,
     }
 }
 
+static void attn_scores_scalar(const float *q, const float *k, int64_t stride, int64_t n, int64_t d,
+                               float scale, float *out) {
+    for (int64_t j = 0; j < n; j++) out[j] = scale * linear_dot_scalar(q, k + j * stride, d);
+}
+
+static void attn_mix_scalar(float *acc, const float *p, const float *v, int64_t stride, int64_t n,
+                            int64_t d) {
+    for (int64_t j = 0; j < n; j++) linear_axpy_scalar(acc, p[j], v + j * stride, d);
+}
+
 const vlm_kernel_table vlm_kernels_scalar = {
     .isa = "scalar",
     .lanes = 0,
@@ -29,4 +39,6 @@ const vlm_kernel_table vlm_kernels_scalar = {
     .gemm_tile = gemm_tile_scalar,
     .dot = linear_dot_scalar,
     .axpy = linear_axpy_scalar,
+    .attn_scores = attn_scores_scalar,
+    .attn_mix = attn_mix_scalar,
 };

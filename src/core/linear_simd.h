@@ -43,6 +43,54 @@ static void simd_axpy(float *y, float alpha, const float *x, int64_t n) {
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
+/* ---- attention: scores of a key block, and the value mix ----------------- */
+
+static void simd_attn_scores(const float *q, const float *k, int64_t stride, int64_t n, int64_t d,
+                             float scale, float *out) {
+    int64_t j = 0, dv = d / LANES * LANES;
+    for (; j + 4 <= n; j += 4) { /* four keys share each load of q */
+        const float *k0 = k + j * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        VF a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+        for (int64_t c = 0; c < dv; c += LANES) {
+            VF qv = vload(q + c);
+            a0 = vfma(qv, vload(k0 + c), a0);
+            a1 = vfma(qv, vload(k1 + c), a1);
+            a2 = vfma(qv, vload(k2 + c), a2);
+            a3 = vfma(qv, vload(k3 + c), a3);
+        }
+        float s0 = vhsum(a0), s1 = vhsum(a1), s2 = vhsum(a2), s3 = vhsum(a3);
+        for (int64_t c = dv; c < d; c++) s0 += q[c] * k0[c], s1 += q[c] * k1[c], s2 += q[c] * k2[c], s3 += q[c] * k3[c];
+        out[j] = s0 * scale, out[j + 1] = s1 * scale, out[j + 2] = s2 * scale, out[j + 3] = s3 * scale;
+    }
+    for (; j < n; j++) out[j] = scale * simd_dot(q, k + j * stride, d);
+}
+
+static void simd_attn_mix(float *acc, const float *p, const float *v, int64_t stride, int64_t n,
+                          int64_t d) {
+    int64_t c = 0;
+    for (; c + 4 * LANES <= d; c += 4 * LANES) { /* a 4-vector slice of acc stays in registers */
+        VF a0 = vload(acc + c), a1 = vload(acc + c + LANES), a2 = vload(acc + c + 2 * LANES),
+           a3 = vload(acc + c + 3 * LANES);
+        for (int64_t j = 0; j < n; j++) {
+            const float *vj = v + j * stride + c;
+            VF pj = vset1(p[j]);
+            a0 = vfma(pj, vload(vj), a0);
+            a1 = vfma(pj, vload(vj + LANES), a1);
+            a2 = vfma(pj, vload(vj + 2 * LANES), a2);
+            a3 = vfma(pj, vload(vj + 3 * LANES), a3);
+        }
+        vstore(acc + c, a0), vstore(acc + c + LANES, a1);
+        vstore(acc + c + 2 * LANES, a2), vstore(acc + c + 3 * LANES, a3);
+    }
+    for (; c + LANES <= d; c += LANES) {
+        VF a0 = vload(acc + c);
+        for (int64_t j = 0; j < n; j++) a0 = vfma(vset1(p[j]), vload(v + j * stride + c), a0);
+        vstore(acc + c, a0);
+    }
+    for (; c < d; c++)
+        for (int64_t j = 0; j < n; j++) acc[c] += p[j] * v[j * stride + c];
+}
+
 /* ---- dense weights ---------------------------------------------------------- */
 
 SIMD_INLINE VF load_dense(vlm_dtype dtype, const void *base, int64_t i) {
@@ -236,4 +284,6 @@ const vlm_kernel_table SIMD_TABLE = {
     .gemm_tile = simd_gemm_tile,
     .dot = simd_dot,
     .axpy = simd_axpy,
+    .attn_scores = simd_attn_scores,
+    .attn_mix = simd_attn_mix,
 };
