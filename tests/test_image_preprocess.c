@@ -69,6 +69,20 @@ static int json_int(const cJSON *o, const char *key, int i) {
     return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, key), i)->valueint;
 }
 
+/* image_processor_run_sources (JPEGs decoded straight to the resize
+ * target) must give exactly what decoding then image_processor_run gives. */
+static void check_sources_path_same(const image_processor *p, const char *name, const model_images *want) {
+    char path[512];
+    snprintf(path, sizeof path, IMAGE_FIXTURES "%s", name);
+    const char *sources[1] = {path};
+    model_images got;
+    CHECK_OK(image_processor_run_sources(p, sources, 1, &got));
+    CHECKF(got.pixel_values && got.ndim == want->ndim && element_count(&got) == element_count(want) &&
+               !memcmp(got.pixel_values, want->pixel_values, element_count(want) * sizeof(float)),
+           "%s: run_sources differs from run", name);
+    model_images_free(&got);
+}
+
 static void check_qwen_case(const image_processor *p, const cJSON *m, const cJSON *e) {
     const char *name = e->string;
     vlm_image *img = load_image(name);
@@ -102,6 +116,7 @@ static void check_qwen_case(const image_processor *p, const cJSON *m, const cJSO
         CHECK_NEAR(sum_floats(im.pixel_values, element_count(&im)), want, 1e-6 * element_count(&im));
         check_resized(m, "qwen2vl", name, img, json_int(e, "resized_hw", 0), json_int(e, "resized_hw", 1),
                       RESAMPLE_BICUBIC);
+        check_sources_path_same(p, name, &im);
     }
     model_images_free(&im);
     vlm_image_free(img);
@@ -172,6 +187,7 @@ static void check_fixed_size_family(const char *family, resample_filter filter) 
             npy_free(&a);
         }
         check_resized(m, family, e->string, img, 896, 896, filter);
+        if (im.pixel_values) check_sources_path_same(p, e->string, &im);
         model_images_free(&im);
         vlm_image_free(img);
     }
@@ -245,6 +261,22 @@ static void test_qwen_batch_concatenates(void) {
     image_processor_free(p);
 }
 
+/* The streamed JPEG path reports the processor's own errors too. */
+static void test_sources_path_errors(void) {
+    image_processor *p = load_processor(IMAGE_FIXTURES "configs/qwen2vl");
+    const char *strip[1] = {IMAGE_FIXTURES "orientation/strip_700x3.jpg"};
+    const char *tall[1] = {IMAGE_FIXTURES "derived_hubble_tall_3x872.png"};
+    const char *missing[1] = {IMAGE_FIXTURES "missing.jpg"};
+    model_images im;
+    if (!p) return;
+    CHECK(image_processor_run_sources(p, strip, 1, &im) == VLM_ERR_LIMIT && !im.pixel_values);
+    CHECKF(strstr(vlm_last_error(), "aspect ratio") && strstr(vlm_last_error(), "strip_700x3.jpg") &&
+               !strstr(vlm_last_error(), "decoding"), "%s", vlm_last_error());
+    CHECK(image_processor_run_sources(p, tall, 1, &im) == VLM_ERR_LIMIT && !im.pixel_values);
+    CHECK(image_processor_run_sources(p, missing, 1, &im) == VLM_ERR_IO && !im.pixel_values);
+    image_processor_free(p);
+}
+
 static void test_unsupported_processor(void) {
     cJSON *cfg = cJSON_Parse("{\"image_processor_type\": \"MllamaImageProcessor\"}");
     image_processor *p = NULL;
@@ -262,5 +294,6 @@ void run_tests(void) {
     RUN(test_gemma3_goldens);
     RUN(test_mlx_vlm_model_inputs);
     RUN(test_qwen_batch_concatenates);
+    RUN(test_sources_path_errors);
     RUN(test_unsupported_processor);
 }

@@ -3,7 +3,8 @@
  * for every filter (NEAREST, LANCZOS, BILINEAR, BICUBIC, BOX, HAMMING),
  * down- and up-scaling, odd sizes and one-axis resizes (goldens made by
  * fixtures/images/resample/make_resample_goldens.py with PIL), the mode
- * "F" float path, and the SIMD passes against the scalar reference.
+ * "F" float path, the SIMD passes against the scalar reference, and the
+ * row-streaming resizer against the whole-image one.
  */
 #include "image/resample.h"
 #include "image_golden.h"
@@ -99,6 +100,36 @@ static void test_simd_matches_reference(void) {
     }
 }
 
+/* Rows pushed in uneven batches give exactly image_resize's result. */
+static void test_stream_batches(void) {
+    vlm_image *img = NULL;
+    CHECK_OK(vlm_image_load(IMAGE_FIXTURES "mlxvlm_latex.png", &img));
+    if (!img) return;
+    static const int targets[][2] = {{140, 28}, {533, 40}, {97, 94}, {1000, 200}};
+    for (size_t t = 0; t < sizeof targets / sizeof *targets; t++) {
+        int w = targets[t][0], h = targets[t][1];
+        vlm_image *want = NULL, *got = NULL;
+        resize_stream *s = NULL;
+        CHECK_OK(image_resize(img, w, h, RESAMPLE_BICUBIC, &want));
+        CHECK_OK(resize_stream_new(img->width, img->height, w, h, RESAMPLE_BICUBIC, &s));
+        for (int y = 0, step = 1; s && y < img->height; step = step % 13 + 1) {
+            int n = img->height - y < step ? img->height - y : step;
+            const uint8_t *rows[16];
+            for (int i = 0; i < n; i++) rows[i] = img->rgb + (size_t)(y + i) * img->width * 3;
+            CHECK_OK(resize_stream_push(s, rows, n));
+            y += n;
+        }
+        if (s) CHECK_OK(resize_stream_finish(s, &got));
+        CHECKF(want && got && !memcmp(want->rgb, got->rgb, (size_t)w * h * 3), "stream %dx%d", w, h);
+        resize_stream_free(s);
+        vlm_image_free(want);
+        vlm_image_free(got);
+    }
+    resize_stream *s = NULL;
+    CHECK(resize_stream_new(10, 10, 5, 5, RESAMPLE_NEAREST, &s) == VLM_ERR_INVALID_ARGUMENT && !s);
+    vlm_image_free(img);
+}
+
 static void test_bad_arguments(void) {
     uint8_t px[12] = {0};
     vlm_image *img = NULL, *out = NULL;
@@ -112,5 +143,6 @@ void run_tests(void) {
     RUN(test_pil_resize_goldens);
     RUN(test_pil_float_resize);
     RUN(test_simd_matches_reference);
+    RUN(test_stream_batches);
     RUN(test_bad_arguments);
 }

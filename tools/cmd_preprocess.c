@@ -102,13 +102,9 @@ static int decode_only(const preprocess_args *a) {
 /* Load every image and run the processor once; *ms gets the wall time. */
 static vlm_status run_once(const image_processor *p, const preprocess_args *a, model_images *out,
                            double *ms) {
-    vlm_image *images[MAX_IMAGES] = {0};
     double t0 = now_ms();
-    vlm_status st = VLM_OK;
-    for (int i = 0; i < a->n_images && !st; i++) st = vlm_image_load(a->images[i], &images[i]);
-    if (!st) st = image_processor_run(p, (const vlm_image *const *)images, a->n_images, out);
+    vlm_status st = image_processor_run_sources(p, a->images, a->n_images, out);
     *ms = now_ms() - t0;
-    for (int i = 0; i < a->n_images; i++) vlm_image_free(images[i]);
     return st;
 }
 

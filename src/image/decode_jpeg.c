@@ -8,6 +8,9 @@
  * turn the message into a vlm_status. A truncated file (libjpeg's
  * "premature end" warning) is an error, as PIL raises "image file is
  * truncated"; other warnings (extraneous bytes) are ignored like PIL does.
+ *
+ * Rows go to an image_row_sink in batches: a whole image for decode_jpeg,
+ * or a consumer such as the streaming resizer for decode_jpeg_rows.
  */
 #include <setjmp.h>
 #include <stddef.h>
@@ -51,22 +54,31 @@ static int jpeg_orientation(struct jpeg_decompress_struct *cinfo) {
     return 1;
 }
 
-/* Decode every scanline into img, converting the decoder's output layout
- * (RGB, gray or inverted CMYK) with PIL's rules. */
-static void read_scanlines(struct jpeg_decompress_struct *cinfo, vlm_image *img, uint8_t *row) {
-    int components = cinfo->output_components;
+/* Decode every scanline into the sink's rows, in batches, converting the
+ * decoder's output layout (RGB, gray or inverted CMYK) with PIL's rules. */
+static vlm_status read_scanlines(struct jpeg_decompress_struct *cinfo, const image_row_sink *sink,
+                                 uint8_t *scratch) {
+    int components = cinfo->output_components, width = (int)cinfo->output_width;
+    size_t scratch_row = (size_t)width * components;
     while (cinfo->output_scanline < cinfo->output_height) {
-        uint8_t *dst = img->rgb + (size_t)cinfo->output_scanline * img->width * 3;
-        if (components == 3) {
-            JSAMPROW rows[1] = {dst};
-            jpeg_read_scanlines(cinfo, rows, 1);
-            continue;
+        int y = (int)cinfo->output_scanline, n = 0;
+        int batch = (int)cinfo->output_height - y < IMAGE_ROW_BATCH ? (int)cinfo->output_height - y
+                                                                     : IMAGE_ROW_BATCH;
+        while (n < batch) {
+            JSAMPROW rows[IMAGE_ROW_BATCH];
+            for (int i = n; i < batch; i++)
+                rows[i - n] = components == 3 ? sink->row(sink->ctx, y + i) : scratch + (size_t)i * scratch_row;
+            n += (int)jpeg_read_scanlines(cinfo, rows, (JDIMENSION)(batch - n));
         }
-        JSAMPROW rows[1] = {row};
-        jpeg_read_scanlines(cinfo, rows, 1);
-        if (components == 1) color_gray_to_rgb(dst, row, (size_t)img->width, 1);
-        else color_adobe_cmyk_to_rgb(dst, row, (size_t)img->width);
+        for (int i = 0; components != 3 && i < n; i++) {
+            const uint8_t *src = scratch + (size_t)i * scratch_row;
+            if (components == 1) color_gray_to_rgb(sink->row(sink->ctx, y + i), src, (size_t)width, 1);
+            else color_adobe_cmyk_to_rgb(sink->row(sink->ctx, y + i), src, (size_t)width);
+        }
+        vlm_status st = sink->rows_ready(sink->ctx, y, n);
+        if (st) return st;
     }
+    return VLM_OK;
 }
 
 static vlm_status choose_output(struct jpeg_decompress_struct *cinfo) {
@@ -83,41 +95,72 @@ static vlm_status choose_output(struct jpeg_decompress_struct *cinfo) {
     return VLM_OK;
 }
 
-vlm_status decode_jpeg(const uint8_t *data, size_t size, vlm_image **out, int *orientation) {
+/* The decode proper. With stream_only, an image needing reorientation is
+ * refused (VLM_ERR_UNSUPPORTED, no message) before the sink sees it. */
+static vlm_status jpeg_decode(const uint8_t *data, size_t size, const image_row_sink *sink,
+                              int stream_only, int *orientation) {
     struct jpeg_decompress_struct cinfo;
     jpeg_error_ctx err;
-    vlm_image *volatile img = NULL;
-    uint8_t *volatile row = NULL;
+    uint8_t *volatile scratch = NULL;
     cinfo.err = jpeg_std_error(&err.mgr);
     err.mgr.error_exit = on_jpeg_error;
     err.mgr.emit_message = on_jpeg_message;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
-        vlm_image_free(img);
-        free(row);
+        free(scratch);
         return vlm_error(jpeg_error_status(&err), "%s", err.message);
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
-    vlm_image *fresh = NULL;
-    vlm_status st = choose_output(&cinfo);
-    if (!st) st = image_new((int)cinfo.image_width, (int)cinfo.image_height, &fresh);
-    img = fresh;
-    if (!st && cinfo.num_components != 3 && !(row = vlm_malloc((size_t)cinfo.image_width * 4)))
+    *orientation = jpeg_orientation(&cinfo);
+    vlm_status st = stream_only && *orientation != 1 ? VLM_ERR_UNSUPPORTED : choose_output(&cinfo);
+    if (!st) st = image_check_size(cinfo.image_width, cinfo.image_height, "JPEG");
+    if (!st) st = sink->begin(sink->ctx, (int)cinfo.image_width, (int)cinfo.image_height);
+    if (!st && cinfo.num_components != 3 &&
+        !(scratch = vlm_malloc((size_t)cinfo.image_width * 4 * IMAGE_ROW_BATCH)))
         st = VLM_ERR_OUT_OF_MEMORY;
+    if (!st) {
+        jpeg_start_decompress(&cinfo);
+        st = read_scanlines(&cinfo, sink, scratch);
+        if (!st) jpeg_finish_decompress(&cinfo);
+    }
+    jpeg_destroy_decompress(&cinfo);
+    free(scratch);
+    return st;
+}
+
+vlm_status decode_jpeg_rows(const uint8_t *data, size_t size, const image_row_sink *sink) {
+    int orientation;
+    return jpeg_decode(data, size, sink, 1, &orientation);
+}
+
+/* The whole-image sink: rows land straight in a new vlm_image. */
+static vlm_status whole_begin(void *ctx, int width, int height) {
+    return image_new(width, height, (vlm_image **)ctx);
+}
+
+static uint8_t *whole_row(void *ctx, int y) {
+    vlm_image *img = *(vlm_image **)ctx;
+    return img->rgb + (size_t)y * img->width * 3;
+}
+
+static vlm_status whole_rows_ready(void *ctx, int y, int n) {
+    (void)ctx;
+    (void)y;
+    (void)n;
+    return VLM_OK;
+}
+
+vlm_status decode_jpeg(const uint8_t *data, size_t size, vlm_image **out, int *orientation) {
+    vlm_image *img = NULL;
+    image_row_sink sink = {&img, whole_begin, whole_row, whole_rows_ready};
+    vlm_status st = jpeg_decode(data, size, &sink, 0, orientation);
     if (st) {
-        jpeg_destroy_decompress(&cinfo);
         vlm_image_free(img);
         return st;
     }
-    *orientation = jpeg_orientation(&cinfo);
-    jpeg_start_decompress(&cinfo);
-    read_scanlines(&cinfo, img, row);
-    jpeg_finish_decompress(&cinfo);
-    jpeg_destroy_decompress(&cinfo);
-    free(row);
     *out = img;
     return VLM_OK;
 }

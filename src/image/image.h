@@ -36,6 +36,23 @@ vlm_status decode_webp(const uint8_t *data, size_t size, vlm_image **out, int *o
 vlm_status decode_gif(const uint8_t *data, size_t size, vlm_image **out, int *orientation);
 vlm_status decode_bmp(const uint8_t *data, size_t size, vlm_image **out, int *orientation);
 
+/* A consumer of decoded RGB rows, top to bottom: begin gets the size (and
+ * may refuse with an error), row gives the buffer for row y, rows_ready
+ * hands over rows [y, y + n) once written. At most IMAGE_ROW_BATCH rows
+ * are asked for between two rows_ready calls. */
+#define IMAGE_ROW_BATCH 8
+typedef struct image_row_sink {
+    void *ctx;
+    vlm_status (*begin)(void *ctx, int width, int height);
+    uint8_t *(*row)(void *ctx, int y);
+    vlm_status (*rows_ready)(void *ctx, int y, int n);
+} image_row_sink;
+
+/* A JPEG decoded row by row into sink, never held whole. An image whose
+ * EXIF orientation is not 1 is refused before sink->begin with
+ * VLM_ERR_UNSUPPORTED and no message: decode it whole instead. */
+vlm_status decode_jpeg_rows(const uint8_t *data, size_t size, const image_row_sink *sink);
+
 /* EXIF orientation tag (0x0112) from a TIFF-structured EXIF block, with or
  * without the leading "Exif\0\0"; 1 when absent or unreadable (PIL treats
  * a broken EXIF block as no orientation). */

@@ -39,13 +39,5 @@ vlm_status model_preprocess_images(const vlm_model *m, const char *const *source
         return vlm_error(VLM_ERR_UNSUPPORTED, "this model has no image processor");
     if (n == 0 || n > INT32_MAX || !sources)
         return vlm_error(VLM_ERR_INVALID_ARGUMENT, "model_preprocess_images: no images");
-    vlm_image **images = vlm_calloc(n, sizeof *images);
-    if (!images) return VLM_ERR_OUT_OF_MEMORY;
-    vlm_status st = VLM_OK;
-    for (size_t i = 0; i < n && !st; i++) st = vlm_image_load(sources[i], &images[i]);
-    if (!st)
-        st = image_processor_run(m->image_processor, (const vlm_image *const *)images, (int)n, out);
-    for (size_t i = 0; i < n; i++) vlm_image_free(images[i]);
-    free(images);
-    return st;
+    return image_processor_run_sources(m->image_processor, sources, (int)n, out);
 }

@@ -93,4 +93,5 @@ static vlm_status clip_run(const image_processor *p, const vlm_image *const *ima
     return st;
 }
 
-const image_processor_family preprocess_clip = {"clip", clip_types, clip_configure, clip_run};
+/* No resize_target: padding to a square comes before the resize. */
+const image_processor_family preprocess_clip = {"clip", clip_types, clip_configure, NULL, clip_run};

@@ -5,8 +5,8 @@
  *   1. smart_resize: both sides to multiples of factor = patch * merge,
  *      rounding half to even, total pixels kept within [min, max];
  *      aspect ratios above 200 are an error;
- *   2. PIL BICUBIC resize (the config's "resample"), rescale and
- *      normalise in float32;
+ *   2. PIL BICUBIC resize (the config's "resample"; done by the shared
+ *      resize step before qwen2_vl_run), rescale and normalise in float32;
  *   3. duplicate the frame temporal_patch_size times and cut it into
  *      patch x patch squares, emitted merge window by merge window: row
  *      (bh, bw, mh, mw) of [grid_h/m, grid_w/m, m, m], columns (c, t, y, x).
@@ -100,48 +100,44 @@ static void patchify(const image_processor *p, const vlm_image *img, const pixel
                 }
 }
 
+static vlm_status qwen2_vl_resize_target(const image_processor *p, int width, int height,
+                                         int *out_w, int *out_h) {
+    *out_w = width;
+    *out_h = height;
+    if (!p->do_resize) return VLM_OK;
+    return qwen2_vl_smart_resize(height, width, p->patch_size * p->merge_size, p->min_pixels,
+                                 p->max_pixels, out_h, out_w);
+}
+
+/* images are at their resize targets: sides are multiples of
+ * patch_size * merge_size (checked: do_resize may be off). */
 static vlm_status qwen2_vl_run(const image_processor *p, const vlm_image *const *images, int n,
                                model_images *out) {
     int factor = p->patch_size * p->merge_size;
-    int64_t (*grid)[3] = vlm_calloc((size_t)n, sizeof *grid);
-    if (!grid) return VLM_ERR_OUT_OF_MEMORY;
-    int64_t rows = 0;
-    vlm_status st = VLM_OK;
-    for (int i = 0; i < n && !st; i++) {
-        int h = images[i]->height, w = images[i]->width;
-        if (p->do_resize) st = qwen2_vl_smart_resize(h, w, factor, p->min_pixels, p->max_pixels, &h, &w);
-        else if (h % factor || w % factor)
-            st = vlm_error(VLM_ERR_INVALID_ARGUMENT, "image %dx%d: sides must be multiples of %d "
-                           "when do_resize is false", w, h, factor);
-        grid[i][0] = 1;
-        grid[i][1] = h / p->patch_size;
-        grid[i][2] = w / p->patch_size;
-        rows += grid[i][1] * grid[i][2];
+    int64_t rows = 0, row_len = 3LL * p->temporal_patch_size * p->patch_size * p->patch_size;
+    for (int i = 0; i < n; i++) {
+        if (images[i]->height % factor || images[i]->width % factor)
+            return vlm_error(VLM_ERR_INVALID_ARGUMENT, "image %dx%d: sides must be multiples of %d "
+                             "when do_resize is false", images[i]->width, images[i]->height, factor);
+        rows += (int64_t)(images[i]->height / p->patch_size) * (images[i]->width / p->patch_size);
     }
-    int64_t shape[2] = {rows, 3LL * p->temporal_patch_size * p->patch_size * p->patch_size};
-    if (!st) st = model_images_alloc(out, n, shape, 2);
-    if (st) {
-        free(grid);
-        return st;
-    }
-    out->grid_thw = grid;
+    int64_t shape[2] = {rows, row_len};
+    vlm_status st = model_images_alloc(out, n, shape, 2);
+    if (!st && !(out->grid_thw = vlm_calloc((size_t)n, sizeof *out->grid_thw))) st = VLM_ERR_OUT_OF_MEMORY;
+    if (st) return st;
     pixel_lut lut;
     pixel_lut_build(p, &lut);
     float *dst = out->pixel_values;
-    for (int i = 0; i < n && !st; i++) {
-        int h = (int)grid[i][1] * p->patch_size, w = (int)grid[i][2] * p->patch_size;
-        const vlm_image *img = images[i];
-        vlm_image *resized = NULL;
-        if (h != img->height || w != img->width) {
-            st = image_resize(img, w, h, p->resample, &resized);
-            img = resized;
-        }
-        if (!st) patchify(p, img, &lut, dst);
-        dst += (size_t)grid[i][1] * grid[i][2] * shape[1];
-        vlm_image_free(resized);
+    for (int i = 0; i < n; i++) {
+        int64_t *grid = out->grid_thw[i];
+        grid[0] = 1;
+        grid[1] = images[i]->height / p->patch_size;
+        grid[2] = images[i]->width / p->patch_size;
+        patchify(p, images[i], &lut, dst);
+        dst += (size_t)(grid[1] * grid[2] * row_len);
     }
-    return st;
+    return VLM_OK;
 }
 
 const image_processor_family preprocess_qwen2_vl = {
-    "qwen2_vl", qwen2_vl_types, qwen2_vl_configure, qwen2_vl_run};
+    "qwen2_vl", qwen2_vl_types, qwen2_vl_configure, qwen2_vl_resize_target, qwen2_vl_run};

@@ -34,11 +34,19 @@ static vlm_status siglip_configure(image_processor *p, const cJSON *config,
     return VLM_OK;
 }
 
+static vlm_status siglip_resize_target(const image_processor *p, int width, int height,
+                                       int *out_w, int *out_h) {
+    *out_w = p->do_resize ? p->size_w : width;
+    *out_h = p->do_resize ? p->size_h : height;
+    return VLM_OK;
+}
+
+/* images are at their resize targets. */
 static vlm_status siglip_run(const image_processor *p, const vlm_image *const *images, int n,
                              model_images *out) {
     int h = p->size_h, w = p->size_w;
     for (int i = 0; i < n; i++)
-        if (!p->do_resize && (images[i]->height != h || images[i]->width != w))
+        if (images[i]->height != h || images[i]->width != w)
             return vlm_error(VLM_ERR_INVALID_ARGUMENT, "image %d is %dx%d, expected %dx%d "
                              "(do_resize is false)", i, images[i]->width, images[i]->height, w, h);
     int64_t shape[4] = {n, 3, h, w};
@@ -46,14 +54,9 @@ static vlm_status siglip_run(const image_processor *p, const vlm_image *const *i
     if (st) return st;
     pixel_lut lut;
     pixel_lut_build(p, &lut);
-    for (int i = 0; i < n && !st; i++) {
-        vlm_image *resized = NULL;
-        st = image_resize(images[i], w, h, p->resample, &resized);
-        if (!st) image_to_chw(resized, &lut, out->pixel_values + (size_t)i * 3 * h * w);
-        vlm_image_free(resized);
-    }
-    return st;
+    for (int i = 0; i < n; i++) image_to_chw(images[i], &lut, out->pixel_values + (size_t)i * 3 * h * w);
+    return VLM_OK;
 }
 
 const image_processor_family preprocess_siglip = {"siglip", siglip_types, siglip_configure,
-                                                  siglip_run};
+                                                  siglip_resize_target, siglip_run};

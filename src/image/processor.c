@@ -2,7 +2,9 @@
  * processor.c — build an image_processor from preprocessor_config.json:
  * pick the family by image_processor_type, apply that family's defaults
  * (as transformers' processor classes define them), then the keys every
- * family shares (resample, rescale, normalisation).
+ * family shares (resample, rescale, normalisation). Running a processor:
+ * the resize step shared by families that start with one, then the
+ * family's own steps.
  */
 #include "image/processor.h"
 
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "image/source.h"
 #include "io/config.h"
 
 static const image_processor_family *const families[] = {
@@ -126,16 +129,81 @@ void image_processor_free(image_processor *p) { free(p); }
 
 const char *image_processor_family_name(const image_processor *p) { return p->family->name; }
 
-vlm_status image_processor_run(const image_processor *p, const vlm_image *const *images, int n,
-                               model_images *out) {
+static vlm_status check_run_args(const image_processor *p, const void *const *items, int n,
+                                 model_images *out) {
     memset(out, 0, sizeof *out);
-    if (!p || (!images && n) || n < 0)
-        return vlm_error(VLM_ERR_INVALID_ARGUMENT, "image_processor_run: invalid arguments");
-    if (n == 0) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "image_processor_run: no images");
+    if (!p || !items || n <= 0)
+        return vlm_error(VLM_ERR_INVALID_ARGUMENT, "image processor: no images");
     for (int i = 0; i < n; i++)
-        if (!images[i] || !images[i]->rgb)
-            return vlm_error(VLM_ERR_INVALID_ARGUMENT, "image_processor_run: image %d is NULL", i);
+        if (!items[i]) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "image processor: image %d is NULL", i);
+    return VLM_OK;
+}
+
+/* The family's run; failures leave *out empty. */
+static vlm_status run_family(const image_processor *p, const vlm_image *const *images, int n,
+                             model_images *out) {
     vlm_status st = p->family->run(p, images, n, out);
     if (st) model_images_free(out);
+    return st;
+}
+
+static void free_images(vlm_image **images, int n) {
+    for (int i = 0; i < n; i++) vlm_image_free(images[i]);
+    free(images);
+}
+
+vlm_status image_processor_run(const image_processor *p, const vlm_image *const *images, int n,
+                               model_images *out) {
+    vlm_status st = check_run_args(p, (const void *const *)images, n, out);
+    if (st) return st;
+    if (!p->family->resize_target) return run_family(p, images, n, out);
+    /* Resize to the family's targets first (copies only where needed). */
+    vlm_image **resized = vlm_calloc((size_t)n, sizeof *resized);
+    const vlm_image **ready = vlm_calloc((size_t)n, sizeof *ready);
+    if (!resized || !ready) st = VLM_ERR_OUT_OF_MEMORY;
+    for (int i = 0; i < n && !st; i++) {
+        int w, h;
+        st = p->family->resize_target(p, images[i]->width, images[i]->height, &w, &h);
+        if (!st && (w != images[i]->width || h != images[i]->height))
+            st = image_resize(images[i], w, h, p->resample, &resized[i]);
+        ready[i] = resized[i] ? resized[i] : images[i];
+    }
+    if (!st) st = run_family(p, ready, n, out);
+    if (resized) free_images(resized, n);
+    free(ready);
+    return st;
+}
+
+static vlm_status target_of(void *ctx, int width, int height, int *out_w, int *out_h) {
+    const image_processor *p = ctx;
+    return p->family->resize_target(p, width, height, out_w, out_h);
+}
+
+/* One source to a decoded image, resized to the family's target if any. */
+static vlm_status load_source(const image_processor *p, const char *source, vlm_image **out) {
+    if (!p->family->resize_target) return vlm_image_load(source, out);
+    uint8_t *data;
+    size_t size;
+    vlm_status st = image_source_read(source, &data, &size);
+    if (st) return st;
+    st = image_decode_resized(data, size, p->resample, target_of, (void *)p, out);
+    free(data);
+    if (st) {
+        char label[96];
+        image_source_label(source, label, sizeof label);
+        return vlm_error_prefix(st, "%s", label);
+    }
+    return VLM_OK;
+}
+
+vlm_status image_processor_run_sources(const image_processor *p, const char *const *sources, int n,
+                                       model_images *out) {
+    vlm_status st = check_run_args(p, (const void *const *)sources, n, out);
+    if (st) return st;
+    vlm_image **images = vlm_calloc((size_t)n, sizeof *images);
+    if (!images) return VLM_ERR_OUT_OF_MEMORY;
+    for (int i = 0; i < n && !st; i++) st = load_source(p, sources[i], &images[i]);
+    if (!st) st = run_family(p, (const vlm_image *const *)images, n, out);
+    free_images(images, n);
     return st;
 }

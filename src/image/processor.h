@@ -45,6 +45,12 @@ vlm_status image_processor_from_json(const struct cJSON *config, const struct cJ
 void image_processor_free(image_processor *p);
 vlm_status image_processor_run(const image_processor *p, const vlm_image *const *images, int n,
                                model_images *out);
+/* The same from sources (paths, URLs, data: URLs, base64). Equal to
+ * loading each with vlm_image_load and calling image_processor_run, but
+ * a JPEG is decoded straight to the processor's resize target when it
+ * has one (image_decode_resized): faster, less memory, same bits. */
+vlm_status image_processor_run_sources(const image_processor *p, const char *const *sources, int n,
+                                       model_images *out);
 /* The family's name ("qwen2_vl", "siglip", "clip"). */
 const char *image_processor_family_name(const image_processor *p);
 
@@ -63,6 +69,11 @@ typedef struct image_processor_family {
     /* Read the family's own keys (defaults as transformers/mlx-vlm). */
     vlm_status (*configure)(image_processor *p, const struct cJSON *config,
                             const struct cJSON *model_config);
+    /* For families whose first step is Image.resize(target, p->resample):
+     * the target size of a width x height image. Then run receives the
+     * images already resized to it. NULL: run gets the decoded images. */
+    vlm_status (*resize_target)(const image_processor *p, int width, int height, int *out_w,
+                                int *out_h);
     vlm_status (*run)(const image_processor *p, const vlm_image *const *images, int n,
                       model_images *out);
 } image_processor_family;
@@ -103,6 +114,14 @@ void image_to_chw(const vlm_image *img, const pixel_lut *lut, float *out);
 vlm_status image_center_crop(const vlm_image *in, int crop_h, int crop_w, vlm_image **out);
 /* LLaVA's expand2square: paste centred on a square of the given colour. */
 vlm_status image_pad_to_square(const vlm_image *in, const uint8_t color[3], vlm_image **out);
+
+/* Size chooser for image_decode_resized (called once the size is known). */
+typedef vlm_status (*image_target_size)(void *ctx, int width, int height, int *out_w, int *out_h);
+/* Decode file bytes and resize to target's choice with filter: what
+ * vlm_image_decode_memory + image_resize give, bit for bit, but a JPEG
+ * is resized while it decodes, never held at full size. */
+vlm_status image_decode_resized(const uint8_t *data, size_t size, resample_filter filter,
+                                image_target_size target, void *ctx, vlm_image **out);
 
 /* Allocate out->pixel_values for shape[0..ndim) (zeroed struct first). */
 vlm_status model_images_alloc(model_images *out, int n_images, const int64_t *shape, int ndim);

@@ -134,14 +134,21 @@ static inline uint8_t clip8(int32_t ss) {
     return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
 }
 
-static vlm_status horizontal_rgb_ref(uint8_t *out, const uint8_t *in, int in_w, int rows,
-                                     const resample_axis *ax) {
-    for (int y = 0; y < rows; y++) {
-        const uint8_t *src = in + (size_t)y * in_w * 3;
+static vlm_status horizontal_ref_begin(const resample_axis *ax, int in_w, void **ws) {
+    (void)ax;
+    (void)in_w;
+    *ws = NULL;
+    return VLM_OK;
+}
+
+static void horizontal_ref_rows(void *ws, const resample_axis *ax, uint8_t *out,
+                                const uint8_t *const *rows, int n) {
+    (void)ws;
+    for (int y = 0; y < n; y++) {
         uint8_t *dst = out + (size_t)y * ax->out_size * 3;
         for (int i = 0; i < ax->out_size; i++) {
             const int32_t *k = ax->fixed + (size_t)i * ax->ksize;
-            const uint8_t *p = src + (size_t)ax->first[i] * 3;
+            const uint8_t *p = rows[y] + (size_t)ax->first[i] * 3;
             int32_t s0 = 1 << (RESAMPLE_PRECISION_BITS - 1), s1 = s0, s2 = s0;
             for (int t = 0; t < ax->count[i]; t++, p += 3) {
                 s0 += p[0] * k[t];
@@ -153,11 +160,12 @@ static vlm_status horizontal_rgb_ref(uint8_t *out, const uint8_t *in, int in_w, 
             dst[i * 3 + 2] = clip8(s2);
         }
     }
-    return VLM_OK;
 }
 
-static vlm_status vertical_rgb_ref(uint8_t *out, const uint8_t *in, int row_bytes,
-                                   const resample_axis *ax) {
+static void horizontal_ref_end(void *ws) { (void)ws; }
+
+static vlm_status vertical_ref(uint8_t *out, const uint8_t *in, int row_bytes,
+                               const resample_axis *ax) {
     for (int i = 0; i < ax->out_size; i++) {
         const int32_t *k = ax->fixed + (size_t)i * ax->ksize;
         const uint8_t *src = in + (size_t)ax->first[i] * row_bytes;
@@ -171,19 +179,124 @@ static vlm_status vertical_rgb_ref(uint8_t *out, const uint8_t *in, int row_byte
     return VLM_OK;
 }
 
+/* One implementation of the two passes. The horizontal pass keeps a
+ * workspace across batches of rows (a streaming decoder feeds it). */
 typedef struct rgb_passes {
-    vlm_status (*horizontal)(uint8_t *, const uint8_t *, int, int, const resample_axis *);
-    vlm_status (*vertical)(uint8_t *, const uint8_t *, int, const resample_axis *);
+    vlm_status (*h_begin)(const resample_axis *ax, int in_w, void **ws);
+    void (*h_rows)(void *ws, const resample_axis *ax, uint8_t *out, const uint8_t *const *rows, int n);
+    void (*h_end)(void *ws);
+    vlm_status (*vertical)(uint8_t *out, const uint8_t *in, int row_bytes, const resample_axis *ax);
 } rgb_passes;
 
-static const rgb_passes passes_ref = {horizontal_rgb_ref, vertical_rgb_ref};
+static const rgb_passes passes_ref = {horizontal_ref_begin, horizontal_ref_rows,
+                                      horizontal_ref_end, vertical_ref};
 
 static const rgb_passes *passes_best(void) {
 #if defined(__x86_64__)
-    static const rgb_passes passes_avx2 = {resample_horizontal_rgb_avx2, resample_vertical_rgb_avx2};
+    static const rgb_passes passes_avx2 = {resample_h_avx2_begin, resample_h_avx2_rows,
+                                           resample_h_avx2_end, resample_vertical_rgb_avx2};
     if (vlm_cpu()->avx2 && strcmp(vlm_kernels_isa(), "scalar")) return &passes_avx2;
 #endif
     return &passes_ref;
+}
+
+/* ---- streaming separable resize (ImagingResampleInner) ---------------------- */
+
+/* PIL runs the horizontal pass over the source rows the vertical pass
+ * reads, [y_first, y_last), then the vertical pass; a pass whose size is
+ * unchanged is skipped. Here the horizontal pass runs on rows as they
+ * arrive, so a decoder never needs to hold the full-size image. */
+struct resize_stream {
+    const rgb_passes *p;
+    resample_axis hx, vy;
+    void *h_ws;
+    int in_w, in_h, out_w, out_h, need_h, need_v;
+    int y_first, y_last, next_y;
+    size_t temp_row_bytes;
+    uint8_t *temp;   /* rows [y_first, y_last) after the horizontal pass */
+};
+
+void resize_stream_free(resize_stream *s) {
+    if (!s) return;
+    if (s->h_ws) s->p->h_end(s->h_ws);
+    axis_free(&s->hx);
+    axis_free(&s->vy);
+    free(s->temp);
+    free(s);
+}
+
+static vlm_status stream_new_with(int in_w, int in_h, int out_w, int out_h, resample_filter filter,
+                                  const rgb_passes *p, resize_stream **out) {
+    *out = NULL;
+    if (!resample_filter_name(filter) || filter == RESAMPLE_NEAREST)
+        return vlm_error(VLM_ERR_INVALID_ARGUMENT, "no streaming resize for filter %d", (int)filter);
+    vlm_status st = image_check_size(out_w, out_h, "resize target");
+    if (st) return st;
+    resize_stream *s = vlm_calloc(1, sizeof *s);
+    if (!s) return VLM_ERR_OUT_OF_MEMORY;
+    *s = (resize_stream){.p = p, .in_w = in_w, .in_h = in_h, .out_w = out_w, .out_h = out_h,
+                         .need_h = out_w != in_w, .need_v = out_h != in_h};
+    const resample_kernel *k = &kernels[filter];
+    if (!(st = axis_build(in_w, out_w, k, 1, &s->hx))) st = axis_build(in_h, out_h, k, 1, &s->vy);
+    if (!st && s->need_h) st = p->h_begin(&s->hx, in_w, &s->h_ws);
+    if (!st) {
+        s->y_first = s->need_v ? s->vy.first[0] : 0;
+        s->y_last = s->need_v ? s->vy.first[out_h - 1] + s->vy.count[out_h - 1] : in_h;
+        for (int i = 0; i < out_h; i++) s->vy.first[i] -= s->y_first;
+        s->temp_row_bytes = (size_t)(s->need_h ? out_w : in_w) * 3;
+        s->temp = vlm_malloc(s->temp_row_bytes * (size_t)(s->y_last - s->y_first));
+        if (!s->temp) st = VLM_ERR_OUT_OF_MEMORY;
+    }
+    if (st) {
+        resize_stream_free(s);
+        return st;
+    }
+    *out = s;
+    return VLM_OK;
+}
+
+vlm_status resize_stream_new(int in_w, int in_h, int out_w, int out_h, resample_filter filter,
+                             resize_stream **out) {
+    return stream_new_with(in_w, in_h, out_w, out_h, filter, passes_best(), out);
+}
+
+vlm_status resize_stream_push(resize_stream *s, const uint8_t *const *rows, int n) {
+    int y = s->next_y;
+    if (n < 0 || n > s->in_h - y) return vlm_error(VLM_ERR_INTERNAL, "resize_stream: too many rows");
+    s->next_y += n;
+    int lo = y > s->y_first ? y : s->y_first, hi = y + n < s->y_last ? y + n : s->y_last;
+    if (lo >= hi) return VLM_OK;
+    uint8_t *dst = s->temp + (size_t)(lo - s->y_first) * s->temp_row_bytes;
+    if (s->need_h) {
+        s->p->h_rows(s->h_ws, &s->hx, dst, rows + (lo - y), hi - lo);
+    } else {
+        for (int r = lo; r < hi; r++) memcpy(dst + (size_t)(r - lo) * s->temp_row_bytes, rows[r - y], s->temp_row_bytes);
+    }
+    return VLM_OK;
+}
+
+vlm_status resize_stream_finish(resize_stream *s, vlm_image **out) {
+    *out = NULL;
+    if (s->next_y != s->in_h) return vlm_error(VLM_ERR_INTERNAL, "resize_stream: rows missing");
+    vlm_image *img = vlm_calloc(1, sizeof *img);
+    if (!img) return VLM_ERR_OUT_OF_MEMORY;
+    img->width = s->out_w;
+    img->height = s->out_h;
+    vlm_status st = VLM_OK;
+    if (!s->need_v) {
+        img->rgb = s->temp;   /* the horizontal output is the result */
+        s->temp = NULL;
+    } else if (!(img->rgb = vlm_malloc((size_t)s->out_w * s->out_h * 3))) {
+        st = VLM_ERR_OUT_OF_MEMORY;
+    } else {
+        st = s->p->vertical(img->rgb, s->temp, s->out_w * 3, &s->vy);
+    }
+    if (st) {
+        vlm_image_free(img);
+        return st;
+    }
+    *out = img;
+    return VLM_OK;
 }
 
 /* ---- nearest neighbour (PIL's ImagingScaleAffine) -------------------------- */
@@ -222,34 +335,19 @@ static vlm_status resize_nearest(const vlm_image *in, vlm_image *out) {
 
 /* ---- Image.resize ---------------------------------------------------------- */
 
-/* ImagingResampleInner: horizontal pass over the rows the vertical pass
- * needs, then the vertical pass; either is skipped when its size is kept. */
-static vlm_status resize_separable(const vlm_image *in, vlm_image *out, const resample_kernel *k,
-                                   const rgb_passes *p) {
-    resample_axis hx, vy;
-    vlm_status st = axis_build(in->width, out->width, k, 1, &hx);
+/* The whole image through a resize stream in one push. */
+static vlm_status resize_separable(const vlm_image *in, int width, int height,
+                                   resample_filter filter, const rgb_passes *p, vlm_image **out) {
+    resize_stream *s;
+    vlm_status st = stream_new_with(in->width, in->height, width, height, filter, p, &s);
     if (st) return st;
-    if ((st = axis_build(in->height, out->height, k, 1, &vy))) {
-        axis_free(&hx);
-        return st;
-    }
-    int need_h = out->width != in->width, need_v = out->height != in->height;
-    int y_first = vy.first[0], y_last = vy.first[out->height - 1] + vy.count[out->height - 1];
-    const uint8_t *src = in->rgb;
-    uint8_t *temp = NULL;
-    if (need_h) {
-        int rows = need_v ? y_last - y_first : in->height;
-        if (!need_v) y_first = 0;
-        uint8_t *dst = need_v ? (temp = vlm_malloc((size_t)rows * out->width * 3)) : out->rgb;
-        if (!dst) st = VLM_ERR_OUT_OF_MEMORY;
-        else st = p->horizontal(dst, in->rgb + (size_t)y_first * in->width * 3, in->width, rows, &hx);
-        for (int i = 0; i < out->height; i++) vy.first[i] -= y_first;
-        src = temp;
-    }
-    if (!st && need_v) st = p->vertical(out->rgb, src, out->width * 3, &vy);
-    free(temp);
-    axis_free(&hx);
-    axis_free(&vy);
+    const uint8_t **rows = vlm_malloc(sizeof *rows * in->height);
+    if (!rows) st = VLM_ERR_OUT_OF_MEMORY;
+    for (int y = 0; !st && y < in->height; y++) rows[y] = in->rgb + (size_t)y * in->width * 3;
+    if (!st) st = resize_stream_push(s, rows, in->height);
+    if (!st) st = resize_stream_finish(s, out);
+    free(rows);
+    resize_stream_free(s);
     return st;
 }
 
@@ -260,15 +358,13 @@ static vlm_status resize_with(const vlm_image *in, int width, int height, resamp
         return vlm_error(VLM_ERR_INVALID_ARGUMENT, "unknown resample filter %d", (int)filter);
     if (width <= 0 || height <= 0)
         return vlm_error(VLM_ERR_INVALID_ARGUMENT, "resize to invalid size %dx%d", width, height);
+    if (filter != RESAMPLE_NEAREST && (width != in->width || height != in->height))
+        return resize_separable(in, width, height, filter, p, out);
     vlm_status st = image_new(width, height, out);
     if (st) return st;
     if (width == in->width && height == in->height)
         memcpy((*out)->rgb, in->rgb, (size_t)width * height * 3);
-    else if (filter == RESAMPLE_NEAREST)
-        st = resize_nearest(in, *out);
-    else
-        st = resize_separable(in, *out, &kernels[filter], p);
-    if (st) {
+    else if ((st = resize_nearest(in, *out))) {
         vlm_image_free(*out);
         *out = NULL;
     }

@@ -35,6 +35,19 @@ vlm_status image_resize(const vlm_image *in, int width, int height, resample_fil
  * passes are tested against). */
 vlm_status image_resize_ref(const vlm_image *in, int width, int height, resample_filter filter,
                             vlm_image **out);
+/* Image.resize fed row by row, as a decoder produces them: the
+ * horizontal pass runs on each batch of rows as it arrives and the
+ * vertical pass at the end, so the full-size image is never held. Same
+ * bits as image_resize. Separable filters only (not NEAREST). */
+typedef struct resize_stream resize_stream;
+vlm_status resize_stream_new(int in_w, int in_h, int out_w, int out_h, resample_filter filter,
+                             resize_stream **out);
+/* The next n source rows (in order), in_w RGB pixels each. */
+vlm_status resize_stream_push(resize_stream *s, const uint8_t *const *rows, int n);
+/* After all in_h rows: the resized image. */
+vlm_status resize_stream_finish(resize_stream *s, vlm_image **out);
+void resize_stream_free(resize_stream *s);
+
 /* Mode "F" resize of one float plane in[in_h][in_w] into out[out_h][out_w]. */
 vlm_status resample_plane_f32(const float *in, int in_w, int in_h, float *out, int out_w,
                               int out_h, resample_filter filter);
@@ -52,11 +65,14 @@ typedef struct resample_axis {
     int32_t *fixed;
 } resample_axis;
 
-/* 8-bit passes over interleaved RGB rows. Horizontal: rows rows of in_w
- * pixels -> rows of ax->out_size pixels. Vertical: reads rows
- * ax->first[i] .. + count[i] of `in` (row_bytes per row) for output row i. */
-vlm_status resample_horizontal_rgb_avx2(uint8_t *out, const uint8_t *in, int in_w, int rows,
-                                        const resample_axis *ax);
+/* AVX2 8-bit passes over interleaved RGB rows. Horizontal: begin makes a
+ * workspace for the axis and source width; rows resamples n source rows
+ * into n consecutive rows of ax->out_size pixels at out. Vertical: output
+ * row i reads rows ax->first[i] .. + count[i] of `in` (row_bytes each). */
+vlm_status resample_h_avx2_begin(const resample_axis *ax, int in_w, void **ws);
+void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
+                          const uint8_t *const *rows, int n);
+void resample_h_avx2_end(void *ws);
 vlm_status resample_vertical_rgb_avx2(uint8_t *out, const uint8_t *in, int row_bytes,
                                       const resample_axis *ax);
 

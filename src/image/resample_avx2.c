@@ -141,33 +141,60 @@ static void horizontal_block(uint8_t *const out_rows[8], int valid, const uint8_
     }
 }
 
-vlm_status resample_horizontal_rgb_avx2(uint8_t *out, const uint8_t *in, int in_w, int rows,
-                                        const resample_axis *ax) {
-    size_t in_bytes = (size_t)in_w * 3, out_bytes = (size_t)ax->out_size * 3;
-    split_taps s;
-    vlm_status st = split_taps_build(ax, &s);
-    if (st) return st;
-    /* Odd tap counts read one pixel past the window (weight 0): pad. */
-    uint8_t *columns = vlm_calloc(in_bytes + 6, 8);
-    uint8_t *pairs = vlm_calloc(in_bytes + 3, 16);
-    if (!columns || !pairs) st = VLM_ERR_OUT_OF_MEMORY;
-    for (int y = 0; !st && y < rows; y += 8) {
-        int valid = rows - y < 8 ? rows - y : 8;
+/* Horizontal workspace: split coefficients and the transposed/paired
+ * copies of eight source rows. Odd tap counts read one pixel past the
+ * window (weight 0), hence the zeroed padding. */
+typedef struct h_workspace {
+    split_taps taps;
+    size_t in_bytes;
+    uint8_t *columns, *pairs;
+} h_workspace;
+
+void resample_h_avx2_end(void *ws) {
+    h_workspace *w = ws;
+    if (!w) return;
+    split_taps_free(&w->taps);
+    free(w->columns);
+    free(w->pairs);
+    free(w);
+}
+
+vlm_status resample_h_avx2_begin(const resample_axis *ax, int in_w, void **ws) {
+    *ws = NULL;
+    h_workspace *w = vlm_calloc(1, sizeof *w);
+    if (!w) return VLM_ERR_OUT_OF_MEMORY;
+    w->in_bytes = (size_t)in_w * 3;
+    vlm_status st = split_taps_build(ax, &w->taps);
+    if (!st) {
+        w->columns = vlm_calloc(w->in_bytes + 6, 8);
+        w->pairs = vlm_calloc(w->in_bytes + 3, 16);
+        if (!w->columns || !w->pairs) st = VLM_ERR_OUT_OF_MEMORY;
+    }
+    if (st) {
+        resample_h_avx2_end(w);
+        return st;
+    }
+    *ws = w;
+    return VLM_OK;
+}
+
+void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
+                          const uint8_t *const *rows, int n) {
+    h_workspace *w = ws;
+    size_t out_bytes = (size_t)ax->out_size * 3;
+    for (int y = 0; y < n; y += 8) {
+        int valid = n - y < 8 ? n - y : 8;
         const uint8_t *src[8];
         uint8_t *dst[8];
         for (int r = 0; r < 8; r++) {
             int row = y + (r < valid ? r : valid - 1);   /* pad with the last row */
-            src[r] = in + (size_t)row * in_bytes;
+            src[r] = rows[row];
             dst[r] = out + (size_t)row * out_bytes;
         }
-        transpose_rows(columns, src, (int)in_bytes);
-        pair_columns(pairs, columns, (int)in_bytes);
-        horizontal_block(dst, valid, pairs, ax, &s);
+        transpose_rows(w->columns, src, (int)w->in_bytes);
+        pair_columns(w->pairs, w->columns, (int)w->in_bytes);
+        horizontal_block(dst, valid, w->pairs, ax, &w->taps);
     }
-    free(columns);
-    free(pairs);
-    split_taps_free(&s);
-    return st;
 }
 
 /* ---- vertical pass --------------------------------------------------------- */

@@ -85,8 +85,7 @@ vlm_status image_source_read(const char *source, uint8_t **data, size_t *size) {
     return st ? vlm_error_prefix(st, "base64 image") : VLM_OK;
 }
 
-/* A short, printable name for error messages (data/base64 can be huge). */
-static void source_label(const char *source, char *label, size_t cap) {
+void image_source_label(const char *source, char *label, size_t cap) {
     size_t n = strlen(source);
     if (n < cap) {
         memcpy(label, source, n + 1);
@@ -107,7 +106,7 @@ vlm_status vlm_image_load(const char *source, vlm_image **out) {
     free(data);
     if (st) {
         char label[96];
-        source_label(source, label, sizeof label);
+        image_source_label(source, label, sizeof label);
         return vlm_error_prefix(st, "%s", label);
     }
     return VLM_OK;

@@ -16,6 +16,10 @@
 /* The raw bytes of source (allocated, free()). */
 vlm_status image_source_read(const char *source, uint8_t **data, size_t *size);
 
+/* A short, printable name of a source for error messages (data: URLs and
+ * base64 can be megabytes): the source itself, or its start and "...". */
+void image_source_label(const char *source, char *label, size_t cap);
+
 /* GET an http(s) URL with libcurl: bounded time, size and redirects. */
 vlm_status image_fetch_url(const char *url, uint8_t **data, size_t *size);
 
