@@ -179,21 +179,15 @@ static vlm_status target_of(void *ctx, int width, int height, int *out_w, int *o
     return p->family->resize_target(p, width, height, out_w, out_h);
 }
 
+static vlm_status decode_to_target(const uint8_t *data, size_t size, void *ctx, vlm_image **out) {
+    const image_processor *p = ctx;
+    return image_decode_resized(data, size, p->resample, target_of, ctx, out);
+}
+
 /* One source to a decoded image, resized to the family's target if any. */
 static vlm_status load_source(const image_processor *p, const char *source, vlm_image **out) {
     if (!p->family->resize_target) return vlm_image_load(source, out);
-    uint8_t *data;
-    size_t size;
-    vlm_status st = image_source_read(source, &data, &size);
-    if (st) return st;
-    st = image_decode_resized(data, size, p->resample, target_of, (void *)p, out);
-    free(data);
-    if (st) {
-        char label[96];
-        image_source_label(source, label, sizeof label);
-        return vlm_error_prefix(st, "%s", label);
-    }
-    return VLM_OK;
+    return image_source_decode(source, decode_to_target, (void *)p, out);
 }
 
 vlm_status image_processor_run_sources(const image_processor *p, const char *const *sources, int n,

@@ -94,15 +94,13 @@ void image_source_label(const char *source, char *label, size_t cap) {
     }
 }
 
-vlm_status vlm_image_load(const char *source, vlm_image **out) {
-    if (!out) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "vlm_image_load: out is NULL");
-    *out = NULL;
-    if (!source || !*source) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "vlm_image_load: empty source");
+vlm_status image_source_decode(const char *source, image_bytes_decoder decode, void *ctx,
+                               vlm_image **out) {
     uint8_t *data;
     size_t size;
     vlm_status st = image_source_read(source, &data, &size);
     if (st) return st;
-    st = vlm_image_decode_memory(data, size, out);
+    st = decode(data, size, ctx, out);
     free(data);
     if (st) {
         char label[96];
@@ -110,4 +108,16 @@ vlm_status vlm_image_load(const char *source, vlm_image **out) {
         return vlm_error_prefix(st, "%s", label);
     }
     return VLM_OK;
+}
+
+static vlm_status decode_whole(const uint8_t *data, size_t size, void *ctx, vlm_image **out) {
+    (void)ctx;
+    return vlm_image_decode_memory(data, size, out);
+}
+
+vlm_status vlm_image_load(const char *source, vlm_image **out) {
+    if (!out) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "vlm_image_load: out is NULL");
+    *out = NULL;
+    if (!source || !*source) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "vlm_image_load: empty source");
+    return image_source_decode(source, decode_whole, NULL, out);
 }

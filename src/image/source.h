@@ -16,6 +16,13 @@
 /* The raw bytes of source (allocated, free()). */
 vlm_status image_source_read(const char *source, uint8_t **data, size_t *size);
 
+/* Read source and decode its bytes with decode(data, size, ctx, out);
+ * failures are prefixed with the source's label. */
+typedef vlm_status (*image_bytes_decoder)(const uint8_t *data, size_t size, void *ctx,
+                                          vlm_image **out);
+vlm_status image_source_decode(const char *source, image_bytes_decoder decode, void *ctx,
+                               vlm_image **out);
+
 /* A short, printable name of a source for error messages (data: URLs and
  * base64 can be megabytes): the source itself, or its start and "...". */
 void image_source_label(const char *source, char *label, size_t cap);
