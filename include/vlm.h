@@ -76,7 +76,11 @@ VLM_API void vlm_tokenizer_free(vlm_tokenizer *tok);
 VLM_API vlm_status vlm_tokenizer_encode(const vlm_tokenizer *tok, const char *text, size_t len,
                                         bool add_special, int32_t **ids, size_t *n_ids);
 /* Decode ids to UTF-8 text (allocated, vlm_free), as transformers'
- * tokenizer.decode(ids, skip_special_tokens=...) does. */
+ * tokenizer.decode(ids, skip_special_tokens=...) does (unknown ids are
+ * dropped; a decoded U+0000 ends the C string). Invalid UTF-8 given to
+ * encode is first replaced by U+FFFD per maximal invalid subpart, as
+ * Rust's from_utf8_lossy / Python's errors="replace" would before the
+ * Hugging Face library sees it. */
 VLM_API vlm_status vlm_tokenizer_decode(const vlm_tokenizer *tok, const int32_t *ids, size_t n_ids,
                                         bool skip_special, char **text);
 /* -1 when the token does not exist. */

@@ -87,14 +87,17 @@ static inline const char *tok_piece_str(const tok_pieces *p, size_t i) {
 
 /* ---- vocabulary: token string <-> id ---- */
 
+typedef struct tok_span {
+    uint32_t off, len; /* a token's place in the pool; off UINT32_MAX = no token */
+} tok_span;
+
 typedef struct tok_vocab {
     char *pool;          /* NUL-terminated token strings */
     size_t pool_len, pool_cap;
-    uint32_t *offset;    /* id -> offset in pool, UINT32_MAX for holes */
-    uint32_t *length;    /* id -> byte length */
+    tok_span *span;      /* id -> string */
     size_t n_ids;        /* max id + 1 */
     size_t n_tokens;     /* distinct tokens */
-    int32_t *slots;      /* open addressing, id + 1, 0 = empty */
+    uint64_t *slots;     /* open addressing: hash tag << 32 | (id + 1); 0 = empty */
     size_t mask;
 } tok_vocab;
 
@@ -108,6 +111,17 @@ int32_t tok_vocab_find2(const tok_vocab *v, const char *a, size_t alen, const ch
 static inline int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t len) {
     return tok_vocab_find2(v, s, len, "", 0);
 }
+/* Many independent lookups of a + b at once: the memory accesses of the
+ * whole batch are prefetched stage by stage, which makes loading large
+ * merge lists several times faster than one lookup after another. */
+typedef struct tok_lookup {
+    const char *a, *b;
+    size_t alen, blen;
+    uint64_t hash;
+    size_t slot;
+    int32_t id; /* result, -1 if absent */
+} tok_lookup;
+void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n);
 /* Token string of id or NULL. */
 const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len);
 
@@ -196,10 +210,14 @@ vlm_status tok_parse_prepend_scheme(const tj_node *node, tok_prepend_scheme *out
 
 /* ---- BPE model ---- */
 
+typedef struct bpe_merge {
+    uint64_t key;      /* (left id << 32 | right id) + 1, 0 = empty slot */
+    uint32_t rank;
+    int32_t merged;
+} bpe_merge;
+
 typedef struct bpe_merge_map {
-    uint64_t *keys;    /* (left id << 32 | right id) + 1, 0 = empty */
-    uint32_t *rank;
-    int32_t *merged;
+    bpe_merge *slots;
     size_t mask, count;
 } bpe_merge_map;
 
@@ -215,7 +233,7 @@ typedef struct bpe_model {
      * its right part): a boundary between two characters not in this set
      * can never be merged across, so long words split there exactly. */
     uint64_t *boundary_keys;
-    size_t boundary_mask;
+    size_t boundary_mask, boundary_count;
     bool can_chunk;
 } bpe_model;
 

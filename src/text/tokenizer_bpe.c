@@ -32,34 +32,50 @@
 
 static vlm_status merges_init(bpe_merge_map *mm, size_t expected) {
     size_t n = tok_table_size(expected);
-    mm->keys = vlm_calloc(n, sizeof *mm->keys);
-    mm->rank = vlm_malloc(n * sizeof *mm->rank);
-    mm->merged = vlm_malloc(n * sizeof *mm->merged);
-    if (!mm->keys || !mm->rank || !mm->merged) return VLM_ERR_OUT_OF_MEMORY;
+    mm->slots = vlm_calloc(n, sizeof *mm->slots);
+    if (!mm->slots) return VLM_ERR_OUT_OF_MEMORY;
     mm->mask = n - 1;
     return VLM_OK;
 }
 
-static void merges_put(bpe_merge_map *mm, int32_t a, int32_t b, uint32_t rank, int32_t merged) {
+static vlm_status merges_grow(bpe_merge_map *mm) {
+    size_t n = (mm->mask + 1) * 2;
+    bpe_merge *slots = vlm_calloc(n, sizeof *slots);
+    if (!slots) return VLM_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i <= mm->mask; i++) {
+        if (!mm->slots[i].key) continue;
+        size_t j = tok_mix64(mm->slots[i].key) & (n - 1);
+        while (slots[j].key) j = (j + 1) & (n - 1);
+        slots[j] = mm->slots[i];
+    }
+    free(mm->slots);
+    mm->slots = slots;
+    mm->mask = n - 1;
+    return VLM_OK;
+}
+
+static vlm_status merges_put(bpe_merge_map *mm, int32_t a, int32_t b, uint32_t rank, int32_t merged) {
+    vlm_status st;
+    if ((mm->count + 1) * 2 > mm->mask + 1 && (st = merges_grow(mm))) return st;
     uint64_t key = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
     size_t i = tok_mix64(key) & mm->mask;
-    while (mm->keys[i] && mm->keys[i] != key) i = (i + 1) & mm->mask;
-    if (!mm->keys[i]) mm->count++;
-    mm->keys[i] = key; /* a repeated pair keeps the later rank, like a HashMap collect */
-    mm->rank[i] = rank;
-    mm->merged[i] = merged;
+    while (mm->slots[i].key && mm->slots[i].key != key) i = (i + 1) & mm->mask;
+    if (!mm->slots[i].key) mm->count++;
+    /* a repeated pair keeps the later rank, like a HashMap collect */
+    mm->slots[i] = (bpe_merge){key, rank, merged};
+    return VLM_OK;
 }
 
 static inline uint32_t merges_get(const bpe_merge_map *mm, int32_t a, int32_t b, int32_t *merged) {
     uint64_t key = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
     size_t i = tok_mix64(key) & mm->mask;
     for (;;) {
-        uint64_t k = mm->keys[i];
-        if (k == key) {
-            *merged = mm->merged[i];
-            return mm->rank[i];
+        const bpe_merge *e = &mm->slots[i];
+        if (e->key == key) {
+            *merged = e->merged;
+            return e->rank;
         }
-        if (!k) return NO_RANK;
+        if (!e->key) return NO_RANK;
         i = (i + 1) & mm->mask;
     }
 }
@@ -73,11 +89,32 @@ static uint32_t last_code_point(const char *s, size_t len) {
     return utf8_next(s, &i);
 }
 
-static void boundary_put(bpe_model *m, uint32_t a, uint32_t b) {
+static vlm_status boundary_grow(bpe_model *m) {
+    size_t n = m->boundary_keys ? (m->boundary_mask + 1) * 2 : 4096;
+    uint64_t *keys = vlm_calloc(n, sizeof *keys);
+    if (!keys) return VLM_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; m->boundary_keys && i <= m->boundary_mask; i++) {
+        if (!m->boundary_keys[i]) continue;
+        size_t j = tok_mix64(m->boundary_keys[i]) & (n - 1);
+        while (keys[j]) j = (j + 1) & (n - 1);
+        keys[j] = m->boundary_keys[i];
+    }
+    free(m->boundary_keys);
+    m->boundary_keys = keys;
+    m->boundary_mask = n - 1;
+    return VLM_OK;
+}
+
+static vlm_status boundary_put(bpe_model *m, uint32_t a, uint32_t b) {
+    vlm_status st;
+    if ((!m->boundary_keys || (m->boundary_count + 1) * 2 > m->boundary_mask + 1) && (st = boundary_grow(m)))
+        return st;
     uint64_t key = ((uint64_t)a << 32 | b) + 1;
     size_t i = tok_mix64(key) & m->boundary_mask;
     while (m->boundary_keys[i] && m->boundary_keys[i] != key) i = (i + 1) & m->boundary_mask;
+    if (!m->boundary_keys[i]) m->boundary_count++;
     m->boundary_keys[i] = key;
+    return VLM_OK;
 }
 
 static bool boundary_spanned(const bpe_model *m, uint32_t a, uint32_t b) {
@@ -108,7 +145,7 @@ static vlm_status optional_string(const tj_node *model, const char *key, char **
 static vlm_status load_vocab(bpe_model *m, const tj_node *vocab) {
     if (!tj_is(vocab, TJ_RAW) || vocab->v.raw[0] != '{')
         return vlm_error(VLM_ERR_FORMAT, "model.vocab must be an object of token -> id");
-    vlm_status st = tok_vocab_init(&m->vocab, vocab->raw_len / 12);
+    vlm_status st = tok_vocab_init(&m->vocab, vocab->raw_len / 20);
     if (st) return st;
     tj_lexer lx;
     tj_lexer_init(&lx, vocab->v.raw, vocab->raw_len, "model.vocab");
@@ -154,19 +191,52 @@ static vlm_status read_merge(tj_lexer *lx, const char **a, size_t *alen, const c
     return more ? vlm_error(VLM_ERR_FORMAT, "model.merges: pair has more than 2 parts") : VLM_OK;
 }
 
-static vlm_status add_merge(bpe_model *m, uint32_t rank, const char *a, size_t alen, const char *b, size_t blen) {
-    int32_t ia = tok_vocab_find(&m->vocab, a, alen), ib = tok_vocab_find(&m->vocab, b, blen);
-    if (ia < 0 || ib < 0)
-        return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" is not in the vocabulary",
-                         (int)(ia < 0 ? alen : blen), ia < 0 ? a : b);
+#define MERGE_BATCH 256
+
+/* Merges read but not yet resolved: three lookups each (left, right,
+ * merged) done as one prefetched batch. */
+typedef struct merge_batch {
+    tok_lookup q[3 * MERGE_BATCH];
+    size_t n;
+    uint32_t first_rank;
+} merge_batch;
+
+static vlm_status queue_merge(bpe_model *m, merge_batch *mb, const char *a, size_t alen, const char *b, size_t blen) {
     size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
-    if (skip > blen) return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" lacks the subword prefix", (int)blen, b);
-    int32_t merged = tok_vocab_find2(&m->vocab, a, alen, b + skip, blen - skip);
-    if (merged < 0)
-        return vlm_error(VLM_ERR_FORMAT, "model.merges: merged token \"%.*s%.*s\" is not in the vocabulary",
-                         (int)alen, a, (int)(blen - skip), b + skip);
-    merges_put(&m->merges, ia, ib, rank, merged);
-    if (alen && blen) boundary_put(m, last_code_point(a, alen), utf8_next(b, &(size_t){0}));
+    if (skip > blen)
+        return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" lacks the subword prefix", (int)blen, b);
+    tok_lookup *q = &mb->q[3 * mb->n++];
+    q[0] = (tok_lookup){.a = a, .alen = alen, .b = "", .blen = 0};
+    q[1] = (tok_lookup){.a = b, .alen = blen, .b = "", .blen = 0};
+    q[2] = (tok_lookup){.a = a, .alen = alen, .b = b + skip, .blen = blen - skip};
+    return VLM_OK;
+}
+
+static vlm_status flush_merges(bpe_model *m, merge_batch *mb) {
+    tok_vocab_find_batch(&m->vocab, mb->q, 3 * mb->n);
+    if ((m->merges.count + mb->n) * 2 > m->merges.mask + 1) {
+        vlm_status st = merges_grow(&m->merges);
+        if (st) return st;
+    }
+    for (size_t k = 0; k < mb->n; k++) { /* fetch the merge map slots */
+        uint64_t key = ((uint64_t)(uint32_t)mb->q[3 * k].id << 32 | (uint32_t)mb->q[3 * k + 1].id) + 1;
+        __builtin_prefetch(&m->merges.slots[tok_mix64(key) & m->merges.mask]);
+    }
+    for (size_t k = 0; k < mb->n; k++) {
+        const tok_lookup *q = &mb->q[3 * k];
+        for (int part = 0; part < 2; part++)
+            if (q[part].id < 0)
+                return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" is not in the vocabulary", (int)q[part].alen,
+                                 q[part].a);
+        if (q[2].id < 0)
+            return vlm_error(VLM_ERR_FORMAT, "model.merges: merged token \"%.*s%.*s\" is not in the vocabulary",
+                             (int)q[2].alen, q[2].a, (int)q[2].blen, q[2].b);
+        vlm_status st = merges_put(&m->merges, q[0].id, q[1].id, mb->first_rank + (uint32_t)k, q[2].id);
+        if (!st && q[0].alen && q[1].alen) st = boundary_put(m, last_code_point(q[0].a, q[0].alen), utf8_next(q[1].a, &(size_t){0}));
+        if (st) return st;
+    }
+    mb->first_rank += (uint32_t)mb->n;
+    mb->n = 0;
     return VLM_OK;
 }
 
@@ -174,27 +244,24 @@ static vlm_status load_merges(bpe_model *m, const tj_node *merges) {
     if (!merges) return merges_init(&m->merges, 0);
     if (!tj_is(merges, TJ_RAW) || merges->v.raw[0] != '[')
         return vlm_error(VLM_ERR_FORMAT, "model.merges must be a list");
-    size_t expected = merges->raw_len / 10;
-    vlm_status st = merges_init(&m->merges, expected);
-    if (st) return st;
-    size_t nb = tok_table_size(expected);
-    m->boundary_keys = vlm_calloc(nb, sizeof *m->boundary_keys);
-    if (!m->boundary_keys) return VLM_ERR_OUT_OF_MEMORY;
-    m->boundary_mask = nb - 1;
+    vlm_status st = merges_init(&m->merges, merges->raw_len / 24);
+    if (st || (st = boundary_grow(m))) return st;
+    merge_batch *mb = vlm_calloc(1, sizeof *mb);
+    if (!mb) return VLM_ERR_OUT_OF_MEMORY;
     tj_lexer lx;
     tj_lexer_init(&lx, merges->v.raw, merges->raw_len, "model.merges");
-    if ((st = tj_lex_open(&lx, '['))) return st;
+    st = tj_lex_open(&lx, '[');
     size_t index = 0;
-    for (;;) {
-        bool more;
+    for (bool more = true; !st;) {
         const char *a, *b;
         size_t alen, blen;
-        if ((st = tj_lex_next(&lx, ']', &index, &more))) return st;
-        if (!more) return VLM_OK;
-        if ((st = read_merge(&lx, &a, &alen, &b, &blen)) ||
-            (st = add_merge(m, (uint32_t)(index - 1), a, alen, b, blen)))
-            return st;
+        if ((st = tj_lex_next(&lx, ']', &index, &more)) || !more) break;
+        if ((st = read_merge(&lx, &a, &alen, &b, &blen)) || (st = queue_merge(m, mb, a, alen, b, blen))) break;
+        if (mb->n == MERGE_BATCH) st = flush_merges(m, mb);
     }
+    if (!st) st = flush_merges(m, mb);
+    free(mb);
+    return st;
 }
 
 static void find_byte_tokens(bpe_model *m) {
@@ -239,9 +306,7 @@ vlm_status bpe_load(const tj_node *model, bpe_model *out) {
 
 void bpe_free(bpe_model *m) {
     tok_vocab_free(&m->vocab);
-    free(m->merges.keys);
-    free(m->merges.rank);
-    free(m->merges.merged);
+    free(m->merges.slots);
     free(m->subword_prefix);
     free(m->word_suffix);
     free(m->boundary_keys);

@@ -4,6 +4,7 @@
  */
 #include "text/tokenizer_json.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,6 +281,42 @@ vlm_status tj_lex_skip(tj_lexer *lx) {
     }
 }
 
+/* Find the end of the array/object at lx->p: brackets balanced, strings
+ * (with escapes) stepped over. Lazy members are read fully, and so
+ * validated, by the streaming reader later; this only needs their extent. */
+static vlm_status skip_container(tj_lexer *lx) {
+    char *p = lx->p, *end = lx->end;
+    int depth = 0;
+    while (p < end) {
+        char c = *p++;
+        if (c == '"') {
+            for (;;) {
+                char *q = memchr(p, '"', (size_t)(end - p));
+                if (!q) {
+                    lx->p = end;
+                    return lex_fail(lx, "unterminated string");
+                }
+                size_t backslashes = 0;
+                while (q - backslashes > p && q[-1 - (ptrdiff_t)backslashes] == '\\') backslashes++;
+                p = q + 1;
+                if (backslashes % 2 == 0) break;
+            }
+        } else if (c == '[' || c == '{') {
+            if (++depth > TJ_MAX_DEPTH) {
+                lx->p = p;
+                return lex_fail(lx, "nesting too deep");
+            }
+        } else if (c == ']' || c == '}') {
+            if (--depth == 0) {
+                lx->p = p;
+                return VLM_OK;
+            }
+        }
+    }
+    lx->p = end;
+    return lex_fail(lx, "unexpected end of input");
+}
+
 /* ---- DOM ---- */
 
 typedef struct dom_parser {
@@ -341,7 +378,7 @@ static vlm_status parse_value(dom_parser *dp, tj_node *node, int depth) {
     char c = tj_lex_peek(lx);
     if ((c == '{' || c == '[') && is_lazy(dp, node->key)) {
         char *start = lx->p;
-        vlm_status st = tj_lex_skip(lx);
+        vlm_status st = skip_container(lx);
         if (st) return st;
         node->type = TJ_RAW;
         node->v.raw = start;

@@ -1,8 +1,9 @@
 /*
  * tokenizer_vocab.c — the token string <-> id table: one string pool, an
- * id-indexed offset array and an open-addressing hash of ids keyed by
- * their strings. Lookups of a concatenation (a + b) hash both parts
- * without building the joined string, which BPE merge loading relies on.
+ * id-indexed span array and an open-addressing hash whose slots carry a
+ * 32-bit hash tag next to the id, so that a probe rarely touches the pool.
+ * Lookups of a concatenation (a + b) hash both parts without building the
+ * joined string, which BPE merge loading relies on.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,20 @@
 #include "core/error.h"
 #include "text/tokenizer.h"
 
-#define HASH_SEED 0x9E3779B97F4A7C15ULL
+#define HASH_SEED 0xCBF29CE484222325ULL
+#define NO_TOKEN UINT32_MAX
 
 uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001B3ULL;
     return h;
 }
+
+static uint64_t hash2(const char *a, size_t alen, const char *b, size_t blen) {
+    return tok_mix64(tok_hash_bytes(tok_hash_bytes(HASH_SEED, a, alen), b, blen));
+}
+
+static uint64_t slot_of(uint64_t h, int32_t id) { return (h >> 32) << 32 | (uint32_t)(id + 1); }
 
 vlm_status tok_vocab_init(tok_vocab *v, size_t expected) {
     memset(v, 0, sizeof *v);
@@ -29,40 +37,67 @@ vlm_status tok_vocab_init(tok_vocab *v, size_t expected) {
 
 void tok_vocab_free(tok_vocab *v) {
     free(v->pool);
-    free(v->offset);
-    free(v->length);
+    free(v->span);
     free(v->slots);
     memset(v, 0, sizeof *v);
 }
 
-static bool same_token(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b,
-                       size_t blen) {
-    if (v->length[id] != alen + blen) return false;
-    const char *t = v->pool + v->offset[id];
+static bool same_token(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b, size_t blen) {
+    tok_span sp = v->span[id];
+    if (sp.len != alen + blen) return false;
+    const char *t = v->pool + sp.off;
     return memcmp(t, a, alen) == 0 && memcmp(t + alen, b, blen) == 0;
+}
+
+/* Slot index holding a + b, or of the empty slot where it would go. */
+static size_t probe(const tok_vocab *v, uint64_t h, const char *a, size_t alen, const char *b, size_t blen) {
+    uint64_t tag = h >> 32;
+    size_t i = h & v->mask;
+    for (;;) {
+        uint64_t slot = v->slots[i];
+        if (!slot || ((slot >> 32) == tag && same_token(v, (int32_t)(uint32_t)slot - 1, a, alen, b, blen)))
+            return i;
+        i = (i + 1) & v->mask;
+    }
 }
 
 int32_t tok_vocab_find2(const tok_vocab *v, const char *a, size_t alen, const char *b, size_t blen) {
     if (!v->slots) return -1;
-    size_t i = tok_mix64(tok_hash_bytes(tok_hash_bytes(HASH_SEED, a, alen), b, blen)) & v->mask;
-    for (;;) {
-        int32_t slot = v->slots[i];
-        if (!slot) return -1;
-        if (same_token(v, slot - 1, a, alen, b, blen)) return slot - 1;
-        i = (i + 1) & v->mask;
+    uint64_t slot = v->slots[probe(v, hash2(a, alen, b, blen), a, alen, b, blen)];
+    return slot ? (int32_t)(uint32_t)slot - 1 : -1;
+}
+
+void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n) {
+    for (size_t k = 0; k < n; k++) { /* hash; fetch the home slot */
+        q[k].hash = hash2(q[k].a, q[k].alen, q[k].b, q[k].blen);
+        q[k].slot = q[k].hash & v->mask;
+        __builtin_prefetch(&v->slots[q[k].slot]);
+    }
+    for (size_t k = 0; k < n; k++) { /* first tag match: fetch its span */
+        size_t i = q[k].slot;
+        while (v->slots[i] && (v->slots[i] >> 32) != (q[k].hash >> 32)) i = (i + 1) & v->mask;
+        q[k].slot = i;
+        if (v->slots[i]) __builtin_prefetch(&v->span[(uint32_t)v->slots[i] - 1]);
+    }
+    for (size_t k = 0; k < n; k++) /* fetch its string */
+        if (v->slots[q[k].slot]) __builtin_prefetch(v->pool + v->span[(uint32_t)v->slots[q[k].slot] - 1].off);
+    for (size_t k = 0; k < n; k++) { /* the exact probe, now from cache */
+        uint64_t slot = v->slots[probe(v, q[k].hash, q[k].a, q[k].alen, q[k].b, q[k].blen)];
+        q[k].id = slot ? (int32_t)(uint32_t)slot - 1 : -1;
     }
 }
 
 static vlm_status grow_slots(tok_vocab *v) {
     size_t n = (v->mask + 1) * 2;
-    int32_t *slots = vlm_calloc(n, sizeof *slots);
+    uint64_t *slots = vlm_calloc(n, sizeof *slots);
     if (!slots) return VLM_ERR_OUT_OF_MEMORY;
     for (size_t id = 0; id < v->n_ids; id++) {
-        if (v->offset[id] == UINT32_MAX) continue;
-        const char *t = v->pool + v->offset[id];
-        size_t i = tok_mix64(tok_hash_bytes(HASH_SEED, t, v->length[id])) & (n - 1);
+        tok_span sp = v->span[id];
+        if (sp.off == NO_TOKEN) continue;
+        uint64_t h = hash2(v->pool + sp.off, sp.len, "", 0);
+        size_t i = h & (n - 1);
         while (slots[i]) i = (i + 1) & (n - 1);
-        slots[i] = (int32_t)id + 1;
+        slots[i] = slot_of(h, (int32_t)id);
     }
     free(v->slots);
     v->slots = slots;
@@ -74,20 +109,16 @@ static vlm_status ensure_id(tok_vocab *v, size_t id) {
     if (id < v->n_ids) return VLM_OK;
     size_t n = v->n_ids ? v->n_ids : 256;
     while (n <= id) n *= 2;
-    uint32_t *off = vlm_realloc(v->offset, n * sizeof *off);
-    if (!off) return VLM_ERR_OUT_OF_MEMORY;
-    v->offset = off;
-    uint32_t *len = vlm_realloc(v->length, n * sizeof *len);
-    if (!len) return VLM_ERR_OUT_OF_MEMORY;
-    v->length = len;
-    for (size_t i = v->n_ids; i < n; i++) off[i] = UINT32_MAX;
+    tok_span *sp = vlm_realloc(v->span, n * sizeof *sp);
+    if (!sp) return VLM_ERR_OUT_OF_MEMORY;
+    for (size_t i = v->n_ids; i < n; i++) sp[i].off = NO_TOKEN;
+    v->span = sp;
     v->n_ids = n;
     return VLM_OK;
 }
 
 static vlm_status pool_append(tok_vocab *v, const char *s, size_t len, uint32_t *off) {
-    if (v->pool_len + len + 1 > UINT32_MAX)
-        return vlm_error(VLM_ERR_LIMIT, "vocabulary strings exceed 4 GiB");
+    if (v->pool_len + len + 1 >= NO_TOKEN) return vlm_error(VLM_ERR_LIMIT, "vocabulary strings exceed 4 GiB");
     if (v->pool_len + len + 1 > v->pool_cap) {
         size_t cap = v->pool_cap ? v->pool_cap : 4096;
         while (cap < v->pool_len + len + 1) cap *= 2;
@@ -105,35 +136,25 @@ static vlm_status pool_append(tok_vocab *v, const char *s, size_t len, uint32_t 
 
 vlm_status tok_vocab_add(tok_vocab *v, const char *s, size_t len, int32_t id) {
     if (id < 0 || id >= INT32_MAX / 2) return vlm_error(VLM_ERR_FORMAT, "token id %d out of range", id);
-    if (len >= UINT32_MAX) return vlm_error(VLM_ERR_LIMIT, "token too long");
     vlm_status st = ensure_id(v, (size_t)id);
     if (st) return st;
-    if (v->offset[id] != UINT32_MAX)
-        return vlm_error(VLM_ERR_FORMAT, "token id %d assigned twice", id);
-    int32_t old = tok_vocab_find(v, s, len);
+    if (v->span[id].off != NO_TOKEN) return vlm_error(VLM_ERR_FORMAT, "token id %d assigned twice", id);
+    if ((v->n_tokens + 1) * 2 > v->mask + 1 && (st = grow_slots(v))) return st;
     uint32_t off = 0;
     if ((st = pool_append(v, s, len, &off))) return st;
-    v->offset[id] = off;
-    v->length[id] = (uint32_t)len;
-    if (old >= 0) { /* the later entry wins, the earlier id loses its string */
-        v->offset[old] = UINT32_MAX;
-        size_t i = tok_mix64(tok_hash_bytes(HASH_SEED, s, len)) & v->mask;
-        while (v->slots[i] != old + 1) i = (i + 1) & v->mask;
-        v->slots[i] = id + 1;
-        return VLM_OK;
-    }
-    v->n_tokens++;
-    if (v->n_tokens * 2 > v->mask + 1 && (st = grow_slots(v))) return st;
-    if (v->n_tokens * 2 <= v->mask + 1 && tok_vocab_find(v, s, len) < 0) {
-        size_t i = tok_mix64(tok_hash_bytes(HASH_SEED, s, len)) & v->mask;
-        while (v->slots[i]) i = (i + 1) & v->mask;
-        v->slots[i] = id + 1;
-    }
+    uint64_t h = hash2(s, len, "", 0);
+    size_t i = probe(v, h, s, len, "", 0);
+    if (v->slots[i]) /* a repeated string: the later id wins, the earlier loses its string */
+        v->span[(uint32_t)v->slots[i] - 1].off = NO_TOKEN;
+    else
+        v->n_tokens++;
+    v->span[id] = (tok_span){off, (uint32_t)len};
+    v->slots[i] = slot_of(h, id);
     return VLM_OK;
 }
 
 const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len) {
-    if (id < 0 || (size_t)id >= v->n_ids || v->offset[id] == UINT32_MAX) return NULL;
-    if (len) *len = v->length[id];
-    return v->pool + v->offset[id];
+    if (id < 0 || (size_t)id >= v->n_ids || v->span[id].off == NO_TOKEN) return NULL;
+    if (len) *len = v->span[id].len;
+    return v->pool + v->span[id].off;
 }
