@@ -13,7 +13,8 @@
  * byte pairs. Vertical pass: the rows of a tap pair are byte-interleaved.
  * Horizontal pass: eight image rows are transposed so that one vector
  * holds the same sample of eight rows, then each sample is paired with
- * the next one of its channel (3 bytes on).
+ * the next one of its channel (3 bytes on) and widened to 16 bits; the
+ * results are transposed back into the eight output rows.
  */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -100,30 +101,64 @@ static void transpose_rows(uint8_t *columns, const uint8_t *const rows[8], int n
         for (int k = 0; k < 8; k++) columns[(size_t)j * 8 + k] = rows[k][j];
 }
 
-/* pairs[j] (16 bytes) = columns j and j + 3 byte-interleaved: sample j of
- * eight rows next to the following pixel's sample of the same channel.
- * columns has 3 zero columns of padding after n. */
-static void pair_columns(uint8_t *pairs, const uint8_t *columns, int n) {
+/* pairs[j] (16 int16) = columns j and j + 3 interleaved and widened:
+ * sample j of eight rows next to the following pixel's sample of the same
+ * channel, ready for madd. columns has 3 zero columns of padding after n. */
+static void pair_columns(int16_t *pairs, const uint8_t *columns, int n) {
     for (int j = 0; j < n; j++) {
         __m128i a = _mm_loadl_epi64((const __m128i *)(columns + (size_t)j * 8));
         __m128i b = _mm_loadl_epi64((const __m128i *)(columns + (size_t)(j + 3) * 8));
-        _mm_storeu_si128((__m128i *)(pairs + (size_t)j * 16), _mm_unpacklo_epi8(a, b));
+        _mm256_storeu_si256((__m256i *)(pairs + (size_t)j * 16),
+                            _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b)));
     }
 }
 
-/* Resample eight paired rows; write the first `valid` of them. */
-static void horizontal_block(uint8_t *const out_rows[8], int valid, const uint8_t *pairs,
-                             const resample_axis *ax, const split_taps *s) {
+/* The inverse of transpose_rows for 16 columns: 16 x 8 bytes at columns
+ * (column-major) -> 16 bytes of each of the first `valid` rows. */
+static inline void untranspose16(uint8_t *const rows[8], int valid, size_t at, const uint8_t *columns) {
+    __m128i a[8], b[8], c[8];
+    for (int k = 0; k < 8; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(columns + (size_t)k * 16));
+        a[k] = _mm_unpacklo_epi8(x, _mm_srli_si128(x, 8));   /* word r: columns 2k, 2k+1 of row r */
+    }
+    for (int k = 0; k < 8; k += 2) {
+        b[k] = _mm_unpacklo_epi16(a[k], a[k + 1]);
+        b[k + 1] = _mm_unpackhi_epi16(a[k], a[k + 1]);
+    }
+    for (int h = 0; h < 2; h++) {   /* h = 0: columns 0..7, 1: columns 8..15 */
+        c[4 * h + 0] = _mm_unpacklo_epi32(b[4 * h + 0], b[4 * h + 2]);
+        c[4 * h + 1] = _mm_unpackhi_epi32(b[4 * h + 0], b[4 * h + 2]);
+        c[4 * h + 2] = _mm_unpacklo_epi32(b[4 * h + 1], b[4 * h + 3]);
+        c[4 * h + 3] = _mm_unpackhi_epi32(b[4 * h + 1], b[4 * h + 3]);
+    }
+    for (int r = 0; r < valid; r++) {
+        __m128i lo = c[r / 2], hi = c[4 + r / 2];
+        __m128i row = r % 2 ? _mm_unpackhi_epi64(lo, hi) : _mm_unpacklo_epi64(lo, hi);
+        _mm_storeu_si128((__m128i *)(rows[r] + at), row);
+    }
+}
+
+/* out_columns (n columns of 8 rows) back to the first `valid` rows. */
+static void untranspose_rows(uint8_t *const rows[8], int valid, const uint8_t *columns, int n) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) untranspose16(rows, valid, (size_t)j, columns + (size_t)j * 8);
+    for (; j < n; j++)
+        for (int r = 0; r < valid; r++) rows[r][j] = columns[(size_t)j * 8 + r];
+}
+
+/* Resample eight paired rows into out_columns (8 bytes per output sample). */
+static void horizontal_block(uint8_t *out_columns, const int16_t *pairs, const resample_axis *ax,
+                             const split_taps *s) {
     for (int i = 0; i < ax->out_size; i++) {
         const int32_t *kh = s->hi + (size_t)i * s->pairs, *kl = s->lo + (size_t)i * s->pairs;
-        const uint8_t *p = pairs + (size_t)ax->first[i] * 3 * 16;
+        const int16_t *p = pairs + (size_t)ax->first[i] * 3 * 16;
         int n = (ax->count[i] + 1) / 2;
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, l0 = h0, l1 = h0, l2 = h0;
         for (int q = 0; q < n; q++, p += 6 * 16) {
             __m256i ch = _mm256_set1_epi32(kh[q]), cl = _mm256_set1_epi32(kl[q]);
-            __m256i r = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p));
-            __m256i g = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 16)));
-            __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 32)));
+            __m256i r = _mm256_loadu_si256((const __m256i *)p);
+            __m256i g = _mm256_loadu_si256((const __m256i *)(p + 16));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(p + 32));
             h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(r, ch));
             l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(r, cl));
             h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(g, ch));
@@ -131,13 +166,8 @@ static void horizontal_block(uint8_t *const out_rows[8], int valid, const uint8_
             h2 = _mm256_add_epi32(h2, _mm256_madd_epi16(b, ch));
             l2 = _mm256_add_epi32(l2, _mm256_madd_epi16(b, cl));
         }
-        uint64_t vr = finish8(h0, l0), vg = finish8(h1, l1), vb = finish8(h2, l2);
-        for (int row = 0; row < valid; row++) {
-            uint8_t *dst = out_rows[row] + (size_t)i * 3;
-            dst[0] = (uint8_t)(vr >> (8 * row));
-            dst[1] = (uint8_t)(vg >> (8 * row));
-            dst[2] = (uint8_t)(vb >> (8 * row));
-        }
+        uint64_t v[3] = {finish8(h0, l0), finish8(h1, l1), finish8(h2, l2)};
+        memcpy(out_columns + (size_t)i * 24, v, 24);
     }
 }
 
@@ -147,7 +177,8 @@ static void horizontal_block(uint8_t *const out_rows[8], int valid, const uint8_
 typedef struct h_workspace {
     split_taps taps;
     size_t in_bytes;
-    uint8_t *columns, *pairs;
+    uint8_t *columns, *out_columns;
+    int16_t *pairs;
 } h_workspace;
 
 void resample_h_avx2_end(void *ws) {
@@ -155,6 +186,7 @@ void resample_h_avx2_end(void *ws) {
     if (!w) return;
     split_taps_free(&w->taps);
     free(w->columns);
+    free(w->out_columns);
     free(w->pairs);
     free(w);
 }
@@ -167,8 +199,9 @@ vlm_status resample_h_avx2_begin(const resample_axis *ax, int in_w, void **ws) {
     vlm_status st = split_taps_build(ax, &w->taps);
     if (!st) {
         w->columns = vlm_calloc(w->in_bytes + 6, 8);
-        w->pairs = vlm_calloc(w->in_bytes + 3, 16);
-        if (!w->columns || !w->pairs) st = VLM_ERR_OUT_OF_MEMORY;
+        w->pairs = vlm_calloc(w->in_bytes + 3, 16 * sizeof(int16_t));
+        w->out_columns = vlm_malloc((size_t)ax->out_size * 3 * 8);
+        if (!w->columns || !w->pairs || !w->out_columns) st = VLM_ERR_OUT_OF_MEMORY;
     }
     if (st) {
         resample_h_avx2_end(w);
@@ -193,7 +226,8 @@ void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
         }
         transpose_rows(w->columns, src, (int)w->in_bytes);
         pair_columns(w->pairs, w->columns, (int)w->in_bytes);
-        horizontal_block(dst, valid, w->pairs, ax, &w->taps);
+        horizontal_block(w->out_columns, w->pairs, ax, &w->taps);
+        untranspose_rows(dst, valid, w->out_columns, (int)out_bytes);
     }
 }
 
