@@ -3,7 +3,9 @@
  *
  * fixtures/templates/engine_cases.json holds ~100 small templates with the
  * output (or the error) Python Jinja2 produced for them, set up as
- * transformers sets it up (make_engine_cases.py regenerates it). Each is
+ * transformers sets it up (make_engine_cases.py regenerates it);
+ * hfjs_cases.json adds ~50 real model templates and ~160 snippets from
+ * huggingface.js's tests, also rendered by Python Jinja2. Each is
  * rendered here and compared byte for byte; errors must carry Jinja2's
  * exception name and message. The rest covers what only vlm has: syntax
  * error positions, the safety limits against hostile templates, and
@@ -30,8 +32,9 @@ static vlm_status render(const char *src, const char *vars, char **out) {
     return st;
 }
 
-static void test_jinja2_cases(void) {
-    char *text = test_read_file(DIR "engine_cases.json", NULL);
+/* Every case of a file: {"cases": [{name, template, vars_json, expect | error}]}. */
+static int run_case_file(const char *path) {
+    char *text = test_read_file(path, NULL);
     cJSON *doc = text ? cJSON_Parse(text) : NULL;
     free(text);
     const cJSON *cases = cJSON_GetObjectItemCaseSensitive(doc, "cases"), *c;
@@ -56,9 +59,15 @@ static void test_jinja2_cases(void) {
         vlm_free(out);
         n++;
     }
-    CHECK(n >= 90);
     cJSON_Delete(doc);
+    return n;
 }
+
+static void test_jinja2_cases(void) { CHECK(run_case_file(DIR "engine_cases.json") >= 90); }
+
+/* Real chat templates of ~50 models and language snippets collected by
+ * huggingface.js's Jinja tests; expected outputs from Python Jinja2. */
+static void test_hfjs_cases(void) { CHECK(run_case_file(DIR "hfjs_cases.json") >= 200); }
 
 /* Syntax errors name the template, line and column. */
 static void test_syntax_errors(void) {
@@ -221,6 +230,7 @@ static void test_load_dir(void) {
 
 void run_tests(void) {
     RUN(test_jinja2_cases);
+    RUN(test_hfjs_cases);
     RUN(test_syntax_errors);
     RUN(test_runtime_error_position);
     RUN(test_limits);

@@ -62,6 +62,7 @@ typedef struct sortctx {
     const jnode *at;
     const jv *keys;
     bool case_insensitive, reverse;
+    bool equal_first; /* the sort filter's keys are lists: equal keys never need `<` */
 } sortctx;
 
 static vlm_status merge_sort(sortctx *s, size_t *idx, size_t *tmp, size_t n) {
@@ -71,8 +72,9 @@ static vlm_status merge_sort(sortctx *s, size_t *idx, size_t *tmp, size_t n) {
     TRY(merge_sort(s, idx + h, tmp, n - h));
     size_t i = 0, j = h, k = 0;
     while (i < h && j < n) {
-        int r;
-        TRY(jorder(s->c, s->at, s->keys[idx[j]], s->keys[idx[i]], s->case_insensitive, &r));
+        int r = 0;
+        if (!s->equal_first || !jv_equal(s->keys[idx[j]], s->keys[idx[i]]))
+            TRY(jorder(s->c, s->at, s->keys[idx[j]], s->keys[idx[i]], s->case_insensitive, &r));
         if (s->reverse) r = -r;
         tmp[k++] = r < 0 ? idx[j++] : idx[i++];
     }
@@ -84,7 +86,7 @@ static vlm_status merge_sort(sortctx *s, size_t *idx, size_t *tmp, size_t n) {
 
 /* Order of items by key (attribute path or the item itself). */
 static vlm_status sorted_index(jctx *c, const jnode *at, jlist *items, const jv *attribute, bool case_insensitive,
-                               bool reverse, size_t **order) {
+                               bool reverse, bool equal_first, size_t **order) {
     size_t n = items->n;
     jv *keys = jarena_alloc(c->arena, (n + 1) * sizeof *keys);
     size_t *idx = jarena_alloc(c->arena, (n + 1) * sizeof *idx), *tmp = jarena_alloc(c->arena, (n + 1) * sizeof *tmp);
@@ -95,7 +97,7 @@ static vlm_status sorted_index(jctx *c, const jnode *at, jlist *items, const jv 
         if (attribute && attribute->type != JV_NONE) TRY(attr_path(c, at, items->items[i], *attribute, &keys[i]));
         TRY(jstep(c, at));
     }
-    sortctx s = {c, at, keys, case_insensitive, reverse};
+    sortctx s = {c, at, keys, case_insensitive, reverse, equal_first};
     TRY(merge_sort(&s, idx, tmp, n));
     *order = idx;
     return VLM_OK;
@@ -106,7 +108,7 @@ FILTER(sort) {
     TRY(items_of(c, at, v, &items));
     size_t *order;
     TRY(sorted_index(c, at, items, jarg(a, 2, "attribute"), !arg_bool(a, 1, "case_sensitive", false),
-                     arg_bool(a, 0, "reverse", false), &order));
+                     arg_bool(a, 0, "reverse", false), true, &order));
     jv r = jv_list_new(c->arena, items->n);
     for (size_t i = 0; i < items->n; i++) jlist_push(c->arena, r.l, items->items[order[i]]);
     *out = r;
@@ -131,7 +133,8 @@ FILTER(dictsort) {
     order = jarena_alloc(c->arena, (v.d->n + 1) * sizeof *order);
     if (!tmp || !order) return jarena_status(c);
     for (size_t i = 0; i < v.d->n; i++) order[i] = i;
-    sortctx s = {c, at, keys.l->items, !arg_bool(a, 0, "case_sensitive", false), arg_bool(a, 2, "reverse", false)};
+    sortctx s = {c, at, keys.l->items, !arg_bool(a, 0, "case_sensitive", false), arg_bool(a, 2, "reverse", false),
+                 false};
     TRY(merge_sort(&s, order, tmp, v.d->n));
     jv r = jv_list_new(c->arena, v.d->n);
     for (size_t i = 0; i < v.d->n; i++) jlist_push(c->arena, r.l, pairs.l->items[order[i]]);
@@ -220,8 +223,10 @@ FILTER(indent) {
     jsb b;
     jsb_init(&b, c->arena, c->limits.max_output);
     if (first) jsb_put(&b, ind.s, ind.len);
+    /* Jinja: (s + "\n").splitlines(), i.e. every piece between line breaks,
+     * including the empty one after a trailing newline */
     size_t i = 0, line = 0;
-    while (i < s.len) { /* s.splitlines() after appending "\n" */
+    for (;;) {
         size_t e = i;
         while (e < s.len && !is_line_break(s.s[e])) e++;
         if (line) {
@@ -230,7 +235,8 @@ FILTER(indent) {
         }
         jsb_put(&b, s.s + i, e - i);
         line++;
-        if (e < s.len && s.s[e] == '\r' && e + 1 < s.len && s.s[e + 1] == '\n') e++;
+        if (e >= s.len) break;
+        if (s.s[e] == '\r' && e + 1 < s.len && s.s[e + 1] == '\n') e++;
         i = e + 1;
     }
     *out = jsb_value(&b);
@@ -534,6 +540,7 @@ FILTER(sum) {
 
 FILTER(length) {
     (void)a;
+    if (v.lazy) return jraise(c, at, "TypeError", "object of type '%s' has no len()", jv_type_name(v));
     switch ((jv_type)v.type) {
     case JV_STR: *out = jv_int((int64_t)jutf8_count(v.s, v.len)); break;
     case JV_LIST:
@@ -589,7 +596,7 @@ FILTER(reverse) {
     TRY(items_of(c, at, v, &items));
     jv r = jv_list_new(c->arena, items->n);
     for (size_t i = items->n; i-- > 0;) jlist_push(c->arena, r.l, items->items[i]);
-    *out = r;
+    *out = jv_lazy_of(r, v.type == JV_LIST && !v.lazy ? JL_LIST_REVERSE : JL_REVERSED);
     return jarena_status(c);
 }
 
@@ -624,7 +631,7 @@ FILTER(items) {
         jlist_push(c->arena, t.l, v.d->vals[i]);
         jlist_push(c->arena, r.l, t);
     }
-    *out = r;
+    *out = jv_lazy_of(r, JL_GENERATOR);
     return jarena_status(c);
 }
 
@@ -646,7 +653,7 @@ FILTER(batch) {
     }
     if (fill && fill->type != JV_NONE && row.type == JV_LIST)
         while (row.l->n < (size_t)n) jlist_push(c->arena, row.l, *fill);
-    *out = r;
+    *out = jv_lazy_of(r, JL_GENERATOR);
     return jarena_status(c);
 }
 
@@ -669,7 +676,7 @@ FILTER(slice) {
         if (fill && fill->type != JV_NONE && k >= extra && extra) jlist_push(c->arena, part.l, *fill);
         jlist_push(c->arena, r.l, part);
     }
-    *out = r;
+    *out = jv_lazy_of(r, JL_GENERATOR);
     return jarena_status(c);
 }
 
@@ -681,7 +688,8 @@ static vlm_status min_max(jctx *c, const jnode *at, jv v, const jargs *a, bool w
         return VLM_OK;
     }
     size_t *order;
-    TRY(sorted_index(c, at, items, jarg(a, 1, "attribute"), !arg_bool(a, 0, "case_sensitive", false), false, &order));
+    TRY(sorted_index(c, at, items, jarg(a, 1, "attribute"), !arg_bool(a, 0, "case_sensitive", false), false, false,
+                     &order));
     *out = items->items[want_max ? order[items->n - 1] : order[0]];
     if (want_max) { /* Python's max keeps the first of equal maxima */
         size_t best = order[items->n - 1];
@@ -716,7 +724,7 @@ FILTER(unique) {
         jlist_push(c->arena, seen.l, key);
         jlist_push(c->arena, r.l, items->items[i]);
     }
-    *out = r;
+    *out = jv_lazy_of(r, JL_GENERATOR);
     return jarena_status(c);
 }
 
@@ -726,7 +734,7 @@ FILTER(groupby) {
     jlist *items;
     TRY(items_of(c, at, v, &items));
     size_t *order;
-    TRY(sorted_index(c, at, items, attr, !arg_bool(a, 2, "case_sensitive", false), false, &order));
+    TRY(sorted_index(c, at, items, attr, !arg_bool(a, 2, "case_sensitive", false), false, false, &order));
     jv r = jv_list_new(c->arena, 0), group = jv_none(), last_key = jv_none();
     for (size_t i = 0; i < items->n; i++) {
         jv item = items->items[order[i]], key;
@@ -777,7 +785,7 @@ FILTER(map) {
         }
         jlist_push(c->arena, r.l, x);
     }
-    *out = r;
+    *out = jv_lazy_of(r, JL_GENERATOR);
     return jarena_status(c);
 }
 
@@ -808,7 +816,7 @@ static vlm_status select_items(jctx *c, const jnode *at, jv v, const jargs *a, b
         else ok = jv_truthy(x);
         if (ok == keep) jlist_push(c->arena, r.l, items->items[i]);
     }
-    *out = r;
+    *out = jv_lazy_of(r, JL_GENERATOR);
     return jarena_status(c);
 }
 FILTER(select) { return select_items(c, at, v, a, false, true, out); }

@@ -84,8 +84,7 @@ static void split_ws(jctx *c, jv s, int64_t maxsplit, jlist *out) {
         }
         if (i >= s.len) break;
         if (maxsplit >= 0 && splits >= maxsplit) {
-            jv rest = jpy_strip(jv_str_view(s.s + i, s.len - i), NULL, false, true);
-            jlist_push(c->arena, out, rest);
+            jlist_push(c->arena, out, jv_str_view(s.s + i, s.len - i));
             return;
         }
         size_t start = i;
@@ -118,7 +117,7 @@ static void rsplit_ws(jctx *c, jv s, int64_t maxsplit, jlist *out) {
         }
         if (end == 0) break;
         if (maxsplit >= 0 && splits >= maxsplit) {
-            jlist_push(c->arena, parts.l, jpy_strip(jv_str_view(s.s, end), NULL, true, false));
+            jlist_push(c->arena, parts.l, jv_str_view(s.s, end));
             break;
         }
         size_t start = end;
@@ -450,6 +449,8 @@ static const named_method loop_methods[] = {{"cycle", m_cycle}, {"changed", m_ch
 
 jbuiltin_fn jmethod_lookup(jv self, const char *name, bool *unsafe) {
     const named_method *table;
+    *unsafe = false;
+    if (self.lazy) return NULL;
     switch ((jv_type)self.type) {
     case JV_STR: table = str_methods; break;
     case JV_DICT: table = dict_methods; break;

@@ -67,8 +67,8 @@ static vlm_status add(jctx *c, const jnode *at, jv a, jv b, jv *out) {
         *out = jsb_value(&s);
         return jarena_status(c);
     }
-    if ((a.type == JV_LIST || a.type == JV_TUPLE) && a.type == b.type) return concat_seq(c, a, b, out);
-    if (a.type == JV_STR || a.type == JV_LIST || a.type == JV_TUPLE)
+    if (jv_is_seq(a) && jv_is_seq(b) && a.type == b.type) return concat_seq(c, a, b, out);
+    if (a.type == JV_STR || jv_is_seq(a))
         return jraise(c, at, "TypeError", "can only concatenate %s (not \"%s\") to %s", jv_type_name(a),
                       jv_type_name(b), jv_type_name(a));
     return unsupported(c, at, JOP_ADD, a, b);
@@ -272,7 +272,7 @@ vlm_status jorder(jctx *c, const jnode *at, jv a, jv b, bool case_insensitive, i
         *out = case_insensitive ? cmp_casefold(c, a, b) : cmp_bytes(a, b);
         return VLM_OK;
     }
-    if (jv_is_seq(a) && a.type == b.type) {
+    if (jv_is_seq(a) && jv_is_seq(b) && a.type == b.type) {
         for (size_t i = 0; i < a.l->n && i < b.l->n; i++) {
             if (jv_equal(a.l->items[i], b.l->items[i])) continue;
             return jorder(c, at, a.l->items[i], b.l->items[i], case_insensitive, out);
@@ -336,6 +336,7 @@ vlm_status jcompare(jctx *c, const jnode *at, jop op, jv a, jv b, bool *out) {
 /* ---- attribute and item lookup -------------------------------------------- */
 
 static const char *owner_name(jv v) {
+    if (v.lazy) return v.lazy == JL_GENERATOR ? "generator object" : "iterator object";
     switch ((jv_type)v.type) {
     case JV_NONE: return "None";
     case JV_BOOL: return "bool object";
@@ -418,6 +419,7 @@ static bool index_of(jv key, size_t n, size_t *idx) {
 
 vlm_status jgetitem(jctx *c, const jnode *at, jv obj, jv key, jv *out) {
     size_t idx;
+    if (obj.lazy) return jraise(c, at, "TypeError", "'%s' object is not subscriptable", jv_type_name(obj));
     switch ((jv_type)obj.type) {
     case JV_UNDEFINED: return jraise_undefined(c, at, obj);
     case JV_DICT: {

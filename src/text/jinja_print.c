@@ -131,6 +131,10 @@ static void write_dict(jsb *b, const jdict *d) {
 
 static void write_common(jsb *b, jv v) {
     char buf[32];
+    if (v.lazy) {
+        jsb_printf(b, "<%s object>", jv_type_name(v));
+        return;
+    }
     switch ((jv_type)v.type) {
     case JV_UNDEFINED: break;
     case JV_NONE: jsb_puts(b, "None"); break;

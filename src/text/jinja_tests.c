@@ -35,10 +35,11 @@ SIMPLE_TEST(number, v.type == JV_INT || v.type == JV_FLOAT || v.type == JV_BOOL)
 SIMPLE_TEST(integer, v.type == JV_INT)
 SIMPLE_TEST(float, v.type == JV_FLOAT)
 SIMPLE_TEST(mapping, v.type == JV_DICT)
-SIMPLE_TEST(callable, v.type == JV_FUNC)
+SIMPLE_TEST(callable, v.type == JV_FUNC || v.type == JV_UNDEFINED)
 SIMPLE_TEST(iterable, v.type == JV_STR || jv_is_seq(v) || v.type == JV_DICT || v.type == JV_UNDEFINED ||
                           v.type == JV_LOOP)
 SIMPLE_TEST(sequence, v.type == JV_STR || jv_is_seq(v) || v.type == JV_DICT || v.type == JV_UNDEFINED)
+
 
 static vlm_status int_of(jctx *c, const jnode *at, jv v, int64_t *out) {
     if (v.type == JV_UNDEFINED) return jraise_undefined(c, at, v);

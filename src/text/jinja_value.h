@@ -40,8 +40,14 @@ typedef struct jfunc jfunc;
 typedef struct jloop jloop;
 typedef struct jundef jundef;
 
+/* JV_LIST values that stand for Python iterators rather than lists: what
+ * select/map/unique/... and reverse return in Jinja. They iterate like
+ * lists but are always true, have no len() and cannot be indexed. */
+typedef enum jv_lazy { JL_LIST, JL_GENERATOR, JL_LIST_REVERSE, JL_REVERSED } jv_lazy;
+
 typedef struct jv {
     uint8_t type;  /* jv_type */
+    uint8_t lazy;  /* jv_lazy, JV_LIST only */
     uint32_t len;  /* JV_STR: byte length */
     union {
         bool b;
@@ -117,7 +123,13 @@ bool jv_equal(jv a, jv b);
 /* Python type name of v as used in error messages: "str", "list", ... */
 const char *jv_type_name(jv v);
 static inline bool jv_is_str(jv v) { return v.type == JV_STR; }
-static inline bool jv_is_seq(jv v) { return v.type == JV_LIST || v.type == JV_TUPLE; }
+/* A real list or tuple (not an iterator stand-in). */
+static inline bool jv_is_seq(jv v) { return (v.type == JV_LIST && !v.lazy) || v.type == JV_TUPLE; }
+/* Mark a fresh list as the iterator a Jinja filter returns. */
+static inline jv jv_lazy_of(jv list, jv_lazy kind) {
+    list.lazy = (uint8_t)kind;
+    return list;
+}
 static inline bool jv_is_number(jv v) {
     return v.type == JV_INT || v.type == JV_FLOAT || v.type == JV_BOOL;
 }
