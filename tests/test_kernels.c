@@ -250,6 +250,47 @@ static void test_activations(void) {
     CHECK_NEAR(e[2], 1.9544997361036416, 1e-6);
 }
 
+/* The vectorised exp-based ops (with tails) against double formulas. */
+static double ref_gelu_tanh(double v) {
+    return 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+}
+
+static void test_activation_vectors(void) {
+    enum { N = 45 };
+    float x[N], up[N], y[N];
+    for (int i = 0; i < N; i++) x[i] = -11.0f + 0.5f * (float)i + 0.013f * (float)i, up[i] = rng_uniform();
+    x[0] = -100, x[1] = 100, x[2] = -88.5f, x[3] = 0;
+    for (size_t s = 0; s < sizeof isas / sizeof *isas; s++) {
+        if (!vlm_kernels_select(isas[s])) continue;
+        int bad = 0;
+        memcpy(y, x, sizeof y);
+        vlm_silu(y, N);
+        for (int i = 0; i < N; i++) bad += !(fabs(y[i] - x[i] / (1 + exp(-(double)x[i]))) <= 2e-6 * (1 + fabs(x[i])));
+        memcpy(y, x, sizeof y);
+        vlm_quick_gelu(y, N);
+        for (int i = 0; i < N; i++) bad += !(fabs(y[i] - x[i] / (1 + exp(-1.702 * x[i]))) <= 2e-6 * (1 + fabs(x[i])));
+        memcpy(y, x, sizeof y);
+        vlm_gelu_tanh(y, N);
+        for (int i = 0; i < N; i++) bad += !(fabs(y[i] - ref_gelu_tanh(x[i])) <= 2e-6 * (1 + fabs(x[i])));
+        memcpy(y, x, sizeof y);
+        vlm_swiglu(y, up, N);
+        for (int i = 0; i < N; i++)
+            bad += !(fabs(y[i] - x[i] / (1 + exp(-(double)x[i])) * up[i]) <= 2e-6 * (1 + fabs(x[i])));
+        CHECKF(bad == 0, "%s: %d activation values off", isas[s], bad);
+
+        float sm[N];
+        double ref[N], sum = 0;
+        for (int i = 0; i < N; i++) sm[i] = 0.3f * x[i];
+        sm[5] = -INFINITY;
+        double mx = -1e300;
+        for (int i = 0; i < N; i++) mx = sm[i] > mx ? sm[i] : mx;
+        for (int i = 0; i < N; i++) sum += ref[i] = exp((double)sm[i] - mx);
+        vlm_softmax(sm, N);
+        for (int i = 0; i < N; i++) CHECK_NEAR(sm[i], ref[i] / sum, 1e-7);
+    }
+    vlm_kernels_force_scalar(0);
+}
+
 static void test_softmax(void) {
     float x[7] = {1, 2, 3, -1, 0.5f, 3, -INFINITY};
     double ref[7], sum = 0;
@@ -259,6 +300,9 @@ static void test_softmax(void) {
     float big[2] = {1000, 1000};
     vlm_softmax(big, 2);
     CHECK_NEAR(big[0], 0.5, 1e-7);
+    float masked[3] = {-INFINITY, -INFINITY, -INFINITY};
+    vlm_softmax(masked, 3);
+    CHECK(masked[0] == 0 && masked[2] == 0);
 }
 
 static void test_norms(void) {
@@ -375,6 +419,7 @@ void run_tests(void) {
     RUN(test_linear_quantized);
     RUN(test_linear_gemm_blocks);
     RUN(test_activations);
+    RUN(test_activation_vectors);
     RUN(test_softmax);
     RUN(test_norms);
     RUN(test_rope);

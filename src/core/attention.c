@@ -56,10 +56,7 @@ static void attend_keys(const attn_job *j, int h, const float *qv, int64_t k0, i
         for (int64_t c = 0; c < d; c++) st->acc[c] *= correction;
         st->max = block_max;
     }
-    for (int64_t i = 0; i < n; i++) {
-        p[i] = expf(p[i] - st->max);
-        st->sum += p[i];
-    }
+    st->sum += j->t->exp_sum(p, n, st->max);
     j->t->attn_mix(st->acc, p, vb, j->kv_stride, n, d);
 }
 

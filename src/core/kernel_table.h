@@ -50,6 +50,13 @@ typedef struct vlm_kernel_table {
                         float scale, float *out);
     /* Attention: acc[0..d) += sum_j p[j] * v[j*stride .. +d) for j < n. */
     void (*attn_mix)(float *acc, const float *p, const float *v, int64_t stride, int64_t n, int64_t d);
+    /* x[i] = exp(x[i] - shift); returns the sum (softmax numerators). */
+    float (*exp_sum)(float *x, int64_t n, float shift);
+    /* y[i] = x[i] * sigmoid(alpha * x[i]) (* up[i] when up != NULL):
+     * SiLU (alpha 1), quick GELU (alpha 1.702), SwiGLU (up). */
+    void (*sigmoid_gate)(float *y, const float *x, const float *up, float alpha, int64_t n);
+    /* x[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), in place. */
+    void (*gelu_tanh)(float *x, int64_t n);
 } vlm_kernel_table;
 
 /* The table in use (cpu.c). */
@@ -61,6 +68,9 @@ int64_t linear_code_block(const vlm_kernel_table *t, const vlm_weight *w);
 /* Scalar pieces every table may fall back to (linear.c). */
 void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out);
 float linear_dot_scalar(const float *a, const float *b, int64_t n);
+/* Scalar activations every table may use for tails (kernels_scalar.c). */
+float act_sigmoid_gate(float x, float alpha);
+float act_gelu_tanh(float x);
 void linear_axpy_scalar(float *y, float alpha, const float *x, int64_t n);
 
 /* Element i of an F32/F16/BF16 array as f32. */

@@ -3,6 +3,8 @@
  * code order. It is the reference the SIMD tables are tested against and
  * the fallback on CPUs without a SIMD table.
  */
+#include <math.h>
+
 #include "core/kernel_table.h"
 
 enum { SCALAR_MR = 4, SCALAR_NR = 16 };
@@ -29,6 +31,27 @@ static void attn_mix_scalar(float *acc, const float *p, const float *v, int64_t 
     for (int64_t j = 0; j < n; j++) linear_axpy_scalar(acc, p[j], v + j * stride, d);
 }
 
+float act_sigmoid_gate(float x, float alpha) { return x / (1.0f + expf(-alpha * x)); }
+
+float act_gelu_tanh(float x) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+static float exp_sum_scalar(float *x, int64_t n, float shift) {
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += x[i] = expf(x[i] - shift);
+    return sum;
+}
+
+static void sigmoid_gate_scalar(float *y, const float *x, const float *up, float alpha, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = act_sigmoid_gate(x[i], alpha) * (up ? up[i] : 1.0f);
+}
+
+static void gelu_tanh_scalar(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = act_gelu_tanh(x[i]);
+}
+
 const vlm_kernel_table vlm_kernels_scalar = {
     .isa = "scalar",
     .lanes = 0,
@@ -41,4 +64,7 @@ const vlm_kernel_table vlm_kernels_scalar = {
     .axpy = linear_axpy_scalar,
     .attn_scores = attn_scores_scalar,
     .attn_mix = attn_mix_scalar,
+    .exp_sum = exp_sum_scalar,
+    .sigmoid_gate = sigmoid_gate_scalar,
+    .gelu_tanh = gelu_tanh_scalar,
 };

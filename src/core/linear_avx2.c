@@ -27,6 +27,16 @@
 #define vload_bf16(p) \
     _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
 #define vload_f16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#define vsub(a, b) _mm256_sub_ps((a), (b))
+#define vmul(a, b) _mm256_mul_ps((a), (b))
+#define vdiv(a, b) _mm256_div_ps((a), (b))
+#define vmin(a, b) _mm256_min_ps((a), (b))
+#define vmax(a, b) _mm256_max_ps((a), (b))
+#define vround(a) _mm256_round_ps((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define vcvt_f2i(a) _mm256_cvtps_epi32(a)
+#define vadd_i(a, b) _mm256_add_epi32((a), (b))
+#define vslli(a, n) _mm256_slli_epi32((a), (n))
+#define vcast_i2f(a) _mm256_castsi256_ps(a)
 
 static inline float vhsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

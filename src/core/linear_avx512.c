@@ -28,6 +28,16 @@
 #define vload_bf16(p) \
     _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(p))), 16))
 #define vload_f16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
+#define vsub(a, b) _mm512_sub_ps((a), (b))
+#define vmul(a, b) _mm512_mul_ps((a), (b))
+#define vdiv(a, b) _mm512_div_ps((a), (b))
+#define vmin(a, b) _mm512_min_ps((a), (b))
+#define vmax(a, b) _mm512_max_ps((a), (b))
+#define vround(a) _mm512_roundscale_ps((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define vcvt_f2i(a) _mm512_cvtps_epi32(a)
+#define vadd_i(a, b) _mm512_add_epi32((a), (b))
+#define vslli(a, n) _mm512_slli_epi32((a), (n))
+#define vcast_i2f(a) _mm512_castsi512_ps(a)
 #define vhsum(v) _mm512_reduce_add_ps(v)
 
 #include "core/linear_simd.h"

@@ -8,7 +8,8 @@
  *   LANES, VF (f32 vector), VI (i32 vector), GEMM_MR (x rows per tile),
  *   vload/vstore/vset1/vzero/vfma(a,b,c = a*b+c)/vmul/vhsum,
  *   vload_u8 (LANES bytes -> i32 lanes), vsrli, vand, vset1i, vcvt (i32 -> f32),
- *   vload_bf16, vload_f16 (LANES halves -> f32).
+ *   vload_bf16, vload_f16 (LANES halves -> f32),
+ *   vsub/vdiv/vmin/vmax/vround (to nearest), vcvt_f2i, vadd_i, vslli, vcast_i2f (bits).
  *
  * Quantized rows of 2/4/8 bits are unpacked LANES bytes at a time; the
  * j-th shift of those bytes gives the codes of columns l*(8/bits)+j, so
@@ -17,6 +18,8 @@
 #ifndef SIMD_TABLE
 #error "include linear_simd.h from an ISA file that defines the vector vocabulary"
 #endif
+
+#include <math.h>
 
 #define GEMM_NR (2 * LANES)
 #define SIMD_INLINE static inline __attribute__((always_inline))
@@ -89,6 +92,66 @@ static void simd_attn_mix(float *acc, const float *p, const float *v, int64_t st
     }
     for (; c < d; c++)
         for (int64_t j = 0; j < n; j++) acc[c] += p[j] * v[j * stride + c];
+}
+
+/* ---- activations: exp and the sigmoid family -------------------------------- */
+
+/* exp(x), Cephes-style: 2^round(x log2 e) times a degree-7 polynomial on
+ * the remainder; about 1 ulp, 0 below -88. */
+SIMD_INLINE VF vexp(VF x) {
+    x = vmin(vmax(x, vset1(-88.0f)), vset1(88.0f));
+    VF fx = vround(vmul(x, vset1(1.44269504088896341f)));
+    x = vfma(fx, vset1(-0.693359375f), x);
+    x = vfma(fx, vset1(2.12194440e-4f), x);
+    VF y = vset1(1.9875691500e-4f);
+    y = vfma(y, x, vset1(1.3981999507e-3f));
+    y = vfma(y, x, vset1(8.3334519073e-3f));
+    y = vfma(y, x, vset1(4.1665795894e-2f));
+    y = vfma(y, x, vset1(1.6666665459e-1f));
+    y = vfma(y, x, vset1(5.0000001201e-1f));
+    y = vfma(y, vmul(x, x), vadd(x, vset1(1.0f)));
+    VI e = vslli(vadd_i(vcvt_f2i(fx), vset1i(127)), 23);
+    return vmul(y, vcast_i2f(e));
+}
+
+static float simd_exp_sum(float *x, int64_t n, float shift) {
+    VF sum = vzero(), sh = vset1(shift);
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        VF e = vexp(vsub(vload(x + i), sh));
+        vstore(x + i, e);
+        sum = vadd(sum, e);
+    }
+    float total = vhsum(sum);
+    for (; i < n; i++) total += x[i] = expf(x[i] - shift);
+    return total;
+}
+
+/* x * sigmoid(alpha x) = x / (1 + exp(-alpha x)) */
+SIMD_INLINE VF vsigmoid_gate(VF x, VF neg_alpha) {
+    return vdiv(x, vadd(vset1(1.0f), vexp(vmul(neg_alpha, x))));
+}
+
+static void simd_sigmoid_gate(float *y, const float *x, const float *up, float alpha, int64_t n) {
+    VF na = vset1(-alpha);
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        VF g = vsigmoid_gate(vload(x + i), na);
+        vstore(y + i, up ? vmul(g, vload(up + i)) : g);
+    }
+    for (; i < n; i++) y[i] = act_sigmoid_gate(x[i], alpha) * (up ? up[i] : 1.0f);
+}
+
+/* 0.5 x (1 + tanh u) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3) */
+static void simd_gelu_tanh(float *x, int64_t n) {
+    const VF k2 = vset1(-2.0f * 0.7978845608028654f), c = vset1(0.044715f), one = vset1(1.0f);
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        VF v = vload(x + i);
+        VF u = vmul(vfma(vmul(c, v), vmul(v, v), v), k2); /* -2u */
+        vstore(x + i, vdiv(v, vadd(one, vexp(u))));
+    }
+    for (; i < n; i++) x[i] = act_gelu_tanh(x[i]);
 }
 
 /* ---- dense weights ---------------------------------------------------------- */
@@ -286,4 +349,7 @@ const vlm_kernel_table SIMD_TABLE = {
     .axpy = simd_axpy,
     .attn_scores = simd_attn_scores,
     .attn_mix = simd_attn_mix,
+    .exp_sum = simd_exp_sum,
+    .sigmoid_gate = simd_sigmoid_gate,
+    .gelu_tanh = simd_gelu_tanh,
 };

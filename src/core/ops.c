@@ -2,15 +2,16 @@
  * ops.c — the elementwise and normalisation kernels: softmax, RMSNorm,
  * LayerNorm, the activation functions, SwiGLU and rotary embeddings.
  *
- * All are memory-light next to the matmuls, so they are plain C written
- * so the compiler can vectorise the simple loops; statistics of a row are
- * accumulated in double so long rows lose nothing to summation order.
+ * The exp-based ones (softmax, the sigmoid family, tanh-GELU) run on the
+ * active kernel table's vectorised exp; the rest are plain C loops.
+ * Statistics of a row are accumulated in double so long rows lose nothing
+ * to summation order.
  * Formulas follow MLX/PyTorch exactly (eps inside the square root, biased
  * variance, tanh-approximate GELU as nn.gelu_approx).
  */
 #include <math.h>
 
-#include "core/kernels.h"
+#include "core/kernel_table.h"
 
 void vlm_softmax(float *x, int64_t n) {
     if (n <= 0) return;
@@ -20,12 +21,7 @@ void vlm_softmax(float *x, int64_t n) {
         for (int64_t i = 0; i < n; i++) x[i] = 0.0f;
         return;
     }
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    float inv = (float)(1.0 / sum);
+    float inv = 1.0f / vlm_kernels_active()->exp_sum(x, n, max);
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
@@ -55,30 +51,18 @@ void vlm_layer_norm(float *y, const float *x, const float *weight, const float *
     }
 }
 
-static inline float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
-
-void vlm_silu(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = x[i] * sigmoid(x[i]);
-}
+void vlm_silu(float *x, int64_t n) { vlm_kernels_active()->sigmoid_gate(x, x, NULL, 1.0f, n); }
 
 void vlm_gelu_erf(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
 }
 
-void vlm_gelu_tanh(float *x, int64_t n) {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-    }
-}
+void vlm_gelu_tanh(float *x, int64_t n) { vlm_kernels_active()->gelu_tanh(x, n); }
 
-void vlm_quick_gelu(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = x[i] * sigmoid(1.702f * x[i]);
-}
+void vlm_quick_gelu(float *x, int64_t n) { vlm_kernels_active()->sigmoid_gate(x, x, NULL, 1.702f, n); }
 
 void vlm_swiglu(float *gate, const float *up, int64_t n) {
-    for (int64_t i = 0; i < n; i++) gate[i] = gate[i] * sigmoid(gate[i]) * up[i];
+    vlm_kernels_active()->sigmoid_gate(gate, gate, up, 1.0f, n);
 }
 
 void vlm_rope(float *x, int head_dim, const float *cos, const float *sin, int half_split) {
