@@ -73,47 +73,53 @@ static inline uint64_t finish8(__m256i hi, __m256i lo) {
 
 /* ---- horizontal pass ----------------------------------------------------- */
 
-/* Transpose 8 bytes of each of 8 rows (pairs of rows already byte-
- * interleaved in t0..t3) into 64 bytes: 8 columns of 8 rows. */
-static inline void store_columns(uint8_t *dst, __m128i t0, __m128i t1, __m128i t2, __m128i t3) {
-    __m128i u0 = _mm_unpacklo_epi16(t0, t1), u1 = _mm_unpackhi_epi16(t0, t1);
-    __m128i u2 = _mm_unpacklo_epi16(t2, t3), u3 = _mm_unpackhi_epi16(t2, t3);
-    _mm_storeu_si128((__m128i *)dst + 0, _mm_unpacklo_epi32(u0, u2));
-    _mm_storeu_si128((__m128i *)dst + 1, _mm_unpackhi_epi32(u0, u2));
-    _mm_storeu_si128((__m128i *)dst + 2, _mm_unpacklo_epi32(u1, u3));
-    _mm_storeu_si128((__m128i *)dst + 3, _mm_unpackhi_epi32(u1, u3));
+/* 8x8 transpose of 16-bit words: x[r] word k -> x[k] word r. */
+static inline void transpose8x16(__m128i x[8]) {
+    __m128i t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm_unpacklo_epi16(x[k], x[k + 1]);
+        t[k + 1] = _mm_unpackhi_epi16(x[k], x[k + 1]);
+    }
+    for (int h = 0; h < 8; h += 4) {
+        u[h + 0] = _mm_unpacklo_epi32(t[h + 0], t[h + 2]);
+        u[h + 1] = _mm_unpackhi_epi32(t[h + 0], t[h + 2]);
+        u[h + 2] = _mm_unpacklo_epi32(t[h + 1], t[h + 3]);
+        u[h + 3] = _mm_unpackhi_epi32(t[h + 1], t[h + 3]);
+    }
+    for (int k = 0; k < 4; k++) {
+        x[2 * k] = _mm_unpacklo_epi64(u[k], u[k + 4]);
+        x[2 * k + 1] = _mm_unpackhi_epi64(u[k], u[k + 4]);
+    }
 }
 
-/* columns[j * 8 + r] = rows[r][j] for j < n. */
-static void transpose_rows(uint8_t *columns, const uint8_t *const rows[8], int n) {
+/* pairs[j] (16 bytes) = (rows[r][j], rows[r][j + 3]) for r = 0..7: sample
+ * j of eight rows, each next to the following pixel's sample of the same
+ * channel (0 past the end), the operand layout of the madd kernel. */
+static void pair_rows(uint8_t *pairs, const uint8_t *const rows[8], int n) {
     int j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m128i r[8];
-        for (int k = 0; k < 8; k++) r[k] = _mm_loadu_si128((const __m128i *)(rows[k] + j));
-        store_columns(columns + (size_t)j * 8, _mm_unpacklo_epi8(r[0], r[1]),
-                      _mm_unpacklo_epi8(r[2], r[3]), _mm_unpacklo_epi8(r[4], r[5]),
-                      _mm_unpacklo_epi8(r[6], r[7]));
-        store_columns(columns + (size_t)(j + 8) * 8, _mm_unpackhi_epi8(r[0], r[1]),
-                      _mm_unpackhi_epi8(r[2], r[3]), _mm_unpackhi_epi8(r[4], r[5]),
-                      _mm_unpackhi_epi8(r[6], r[7]));
+    for (; j + 19 <= n; j += 16) {
+        __m128i lo[8], hi[8];
+        for (int r = 0; r < 8; r++) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(rows[r] + j));
+            __m128i b = _mm_loadu_si128((const __m128i *)(rows[r] + j + 3));
+            lo[r] = _mm_unpacklo_epi8(a, b);   /* word k: samples j + k, j + k + 3 */
+            hi[r] = _mm_unpackhi_epi8(a, b);
+        }
+        transpose8x16(lo);
+        transpose8x16(hi);
+        for (int k = 0; k < 8; k++) {
+            _mm_storeu_si128((__m128i *)(pairs + (size_t)(j + k) * 16), lo[k]);
+            _mm_storeu_si128((__m128i *)(pairs + (size_t)(j + 8 + k) * 16), hi[k]);
+        }
     }
     for (; j < n; j++)
-        for (int k = 0; k < 8; k++) columns[(size_t)j * 8 + k] = rows[k][j];
+        for (int r = 0; r < 8; r++) {
+            pairs[(size_t)j * 16 + 2 * r] = rows[r][j];
+            pairs[(size_t)j * 16 + 2 * r + 1] = j + 3 < n ? rows[r][j + 3] : 0;
+        }
 }
 
-/* pairs[j] (16 int16) = columns j and j + 3 interleaved and widened:
- * sample j of eight rows next to the following pixel's sample of the same
- * channel, ready for madd. columns has 3 zero columns of padding after n. */
-static void pair_columns(int16_t *pairs, const uint8_t *columns, int n) {
-    for (int j = 0; j < n; j++) {
-        __m128i a = _mm_loadl_epi64((const __m128i *)(columns + (size_t)j * 8));
-        __m128i b = _mm_loadl_epi64((const __m128i *)(columns + (size_t)(j + 3) * 8));
-        _mm256_storeu_si256((__m256i *)(pairs + (size_t)j * 16),
-                            _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b)));
-    }
-}
-
-/* The inverse of transpose_rows for 16 columns: 16 x 8 bytes at columns
+/* Eight rows back from column-major: 16 columns x 8 bytes at columns
  * (column-major) -> 16 bytes of each of the first `valid` rows. */
 static inline void untranspose16(uint8_t *const rows[8], int valid, size_t at, const uint8_t *columns) {
     __m128i a[8], b[8], c[8];
@@ -147,18 +153,18 @@ static void untranspose_rows(uint8_t *const rows[8], int valid, const uint8_t *c
 }
 
 /* Resample eight paired rows into out_columns (8 bytes per output sample). */
-static void horizontal_block(uint8_t *out_columns, const int16_t *pairs, const resample_axis *ax,
+static void horizontal_block(uint8_t *out_columns, const uint8_t *pairs, const resample_axis *ax,
                              const split_taps *s) {
     for (int i = 0; i < ax->out_size; i++) {
         const int32_t *kh = s->hi + (size_t)i * s->pairs, *kl = s->lo + (size_t)i * s->pairs;
-        const int16_t *p = pairs + (size_t)ax->first[i] * 3 * 16;
+        const uint8_t *p = pairs + (size_t)ax->first[i] * 3 * 16;
         int n = (ax->count[i] + 1) / 2;
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, l0 = h0, l1 = h0, l2 = h0;
         for (int q = 0; q < n; q++, p += 6 * 16) {
             __m256i ch = _mm256_set1_epi32(kh[q]), cl = _mm256_set1_epi32(kl[q]);
-            __m256i r = _mm256_loadu_si256((const __m256i *)p);
-            __m256i g = _mm256_loadu_si256((const __m256i *)(p + 16));
-            __m256i b = _mm256_loadu_si256((const __m256i *)(p + 32));
+            __m256i r = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p));
+            __m256i g = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 16)));
+            __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 32)));
             h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(r, ch));
             l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(r, cl));
             h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(g, ch));
@@ -171,21 +177,19 @@ static void horizontal_block(uint8_t *out_columns, const int16_t *pairs, const r
     }
 }
 
-/* Horizontal workspace: split coefficients and the transposed/paired
- * copies of eight source rows. Odd tap counts read one pixel past the
- * window (weight 0), hence the zeroed padding. */
+/* Horizontal workspace: split coefficients, the paired samples of eight
+ * source rows, and their eight output rows column-major. (An odd tap
+ * count pairs its last tap with the next pixel at weight 0.) */
 typedef struct h_workspace {
     split_taps taps;
     size_t in_bytes;
-    uint8_t *columns, *out_columns;
-    int16_t *pairs;
+    uint8_t *pairs, *out_columns;
 } h_workspace;
 
 void resample_h_avx2_end(void *ws) {
     h_workspace *w = ws;
     if (!w) return;
     split_taps_free(&w->taps);
-    free(w->columns);
     free(w->out_columns);
     free(w->pairs);
     free(w);
@@ -198,10 +202,9 @@ vlm_status resample_h_avx2_begin(const resample_axis *ax, int in_w, void **ws) {
     w->in_bytes = (size_t)in_w * 3;
     vlm_status st = split_taps_build(ax, &w->taps);
     if (!st) {
-        w->columns = vlm_calloc(w->in_bytes + 6, 8);
-        w->pairs = vlm_calloc(w->in_bytes + 3, 16 * sizeof(int16_t));
+        w->pairs = vlm_malloc(w->in_bytes * 16);
         w->out_columns = vlm_malloc((size_t)ax->out_size * 3 * 8);
-        if (!w->columns || !w->pairs || !w->out_columns) st = VLM_ERR_OUT_OF_MEMORY;
+        if (!w->pairs || !w->out_columns) st = VLM_ERR_OUT_OF_MEMORY;
     }
     if (st) {
         resample_h_avx2_end(w);
@@ -224,8 +227,7 @@ void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
             src[r] = rows[row];
             dst[r] = out + (size_t)row * out_bytes;
         }
-        transpose_rows(w->columns, src, (int)w->in_bytes);
-        pair_columns(w->pairs, w->columns, (int)w->in_bytes);
+        pair_rows(w->pairs, src, (int)w->in_bytes);
         horizontal_block(w->out_columns, w->pairs, ax, &w->taps);
         untranspose_rows(dst, valid, w->out_columns, (int)out_bytes);
     }
