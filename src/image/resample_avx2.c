@@ -235,26 +235,39 @@ void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
 
 /* ---- vertical pass --------------------------------------------------------- */
 
-/* 16 output bytes at column b of output row i: tap pairs are two source
- * rows, byte-interleaved. Rows past the window (odd count) have weight 0
- * and are replaced by the first row to stay inside the image. */
-static inline void vertical16(uint8_t *dst, const uint8_t *src, int row_bytes, int count,
-                              const int32_t *kh, const int32_t *kl) {
-    __m256i h0 = _mm256_setzero_si256(), h1 = h0, l0 = h0, l1 = h0;
-    for (int t = 0; t < count; t += 2) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(src + (size_t)t * row_bytes));
-        __m128i b = t + 1 < count ? _mm_loadu_si128((const __m128i *)(src + (size_t)(t + 1) * row_bytes)) : a;
-        __m256i ch = _mm256_set1_epi32(kh[t / 2]), cl = _mm256_set1_epi32(kl[t / 2]);
-        __m256i lo8 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));
-        __m256i hi8 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b));
-        h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(lo8, ch));
-        l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(lo8, cl));
-        h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(hi8, ch));
-        l1 = _mm256_add_epi32(l1, _mm256_madd_epi16(hi8, cl));
-    }
-    uint64_t first = finish8(h0, l0), second = finish8(h1, l1);
+/* madd of one 16-byte slice of a row pair into two 8-lane sums each. */
+static inline void vertical_step(__m128i a, __m128i b, __m256i ch, __m256i cl, __m256i acc[4]) {
+    __m256i lo8 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));
+    __m256i hi8 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b));
+    acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(lo8, ch));
+    acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(lo8, cl));
+    acc[2] = _mm256_add_epi32(acc[2], _mm256_madd_epi16(hi8, ch));
+    acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(hi8, cl));
+}
+
+static inline void vertical_store16(uint8_t *dst, const __m256i acc[4]) {
+    uint64_t first = finish8(acc[0], acc[1]), second = finish8(acc[2], acc[3]);
     memcpy(dst, &first, 8);
     memcpy(dst + 8, &second, 8);
+}
+
+/* 32 output bytes at column b of output row i: tap pairs are two source
+ * rows, byte-interleaved. A row past the window (odd count) has weight 0
+ * and is replaced by the first row to stay inside the image. */
+static inline void vertical32(uint8_t *dst, const uint8_t *src, int row_bytes, int count,
+                              const int32_t *kh, const int32_t *kl) {
+    __m256i x[4], y[4];
+    for (int k = 0; k < 4; k++) x[k] = y[k] = _mm256_setzero_si256();
+    for (int t = 0; t < count; t += 2) {
+        const uint8_t *ra = src + (size_t)t * row_bytes;
+        const uint8_t *rb = t + 1 < count ? ra + row_bytes : ra;
+        __m256i ch = _mm256_set1_epi32(kh[t / 2]), cl = _mm256_set1_epi32(kl[t / 2]);
+        vertical_step(_mm_loadu_si128((const __m128i *)ra), _mm_loadu_si128((const __m128i *)rb), ch, cl, x);
+        vertical_step(_mm_loadu_si128((const __m128i *)(ra + 16)),
+                      _mm_loadu_si128((const __m128i *)(rb + 16)), ch, cl, y);
+    }
+    vertical_store16(dst, x);
+    vertical_store16(dst + 16, y);
 }
 
 vlm_status resample_vertical_rgb_avx2(uint8_t *out, const uint8_t *in, int row_bytes,
@@ -267,8 +280,8 @@ vlm_status resample_vertical_rgb_avx2(uint8_t *out, const uint8_t *in, int row_b
         const uint8_t *src = in + (size_t)ax->first[i] * row_bytes;
         uint8_t *dst = out + (size_t)i * row_bytes;
         int n = ax->count[i], b = 0;
-        for (; b + 16 <= row_bytes; b += 16)
-            vertical16(dst + b, src + b, row_bytes, n, s.hi + (size_t)i * s.pairs,
+        for (; b + 32 <= row_bytes; b += 32)
+            vertical32(dst + b, src + b, row_bytes, n, s.hi + (size_t)i * s.pairs,
                        s.lo + (size_t)i * s.pairs);
         for (; b < row_bytes; b++) {
             int32_t ss = HALF;
