@@ -157,7 +157,29 @@ static vlm_status case_filter(jctx *c, jv v, char how, jv *out) {
 }
 FILTER(upper) { (void)at; (void)a; return case_filter(c, v, 'u', out); }
 FILTER(lower) { (void)at; (void)a; return case_filter(c, v, 'l', out); }
-FILTER(title) { (void)at; (void)a; return case_filter(c, v, 't', out); }
+/* Jinja's title is not str.title(): words start after runs of
+ * whitespace, '-', '(', '{', '[' or '<'; each word's first character is
+ * upper-cased and the rest lower-cased. */
+FILTER(title) {
+    (void)at;
+    (void)a;
+    jv s = jto_str(c, v);
+    jsb b;
+    jsb_init(&b, c->arena, c->limits.max_output);
+    bool word_start = true;
+    size_t i = 0;
+    while (i < s.len) {
+        size_t start = i;
+        uint32_t cp = jutf8_next(s.s, s.len, &i);
+        bool sep = jpy_isspace(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
+        jv ch = jv_str_view(s.s + start, i - start);
+        jv mapped = sep ? ch : jpy_case(c->arena, ch, word_start ? 'u' : 'l');
+        jsb_put(&b, mapped.s, mapped.len);
+        word_start = sep;
+    }
+    *out = jsb_value(&b);
+    return jarena_status(c);
+}
 FILTER(capitalize) { (void)at; (void)a; return case_filter(c, v, 'c', out); }
 
 FILTER(trim) {
@@ -540,7 +562,7 @@ FILTER(sum) {
 
 FILTER(length) {
     (void)a;
-    if (v.lazy) return jraise(c, at, "TypeError", "object of type '%s' has no len()", jv_type_name(v));
+    if (jv_is_iterator(v)) return jraise(c, at, "TypeError", "object of type '%s' has no len()", jv_type_name(v));
     switch ((jv_type)v.type) {
     case JV_STR: *out = jv_int((int64_t)jutf8_count(v.s, v.len)); break;
     case JV_LIST:
@@ -596,7 +618,7 @@ FILTER(reverse) {
     TRY(items_of(c, at, v, &items));
     jv r = jv_list_new(c->arena, items->n);
     for (size_t i = items->n; i-- > 0;) jlist_push(c->arena, r.l, items->items[i]);
-    *out = jv_lazy_of(r, v.type == JV_LIST && !v.lazy ? JL_LIST_REVERSE : JL_REVERSED);
+    *out = jv_flavored(r, v.type == JV_LIST && !v.flavor ? JK_LIST_REVERSE : JK_REVERSED);
     return jarena_status(c);
 }
 
@@ -631,7 +653,7 @@ FILTER(items) {
         jlist_push(c->arena, t.l, v.d->vals[i]);
         jlist_push(c->arena, r.l, t);
     }
-    *out = jv_lazy_of(r, JL_GENERATOR);
+    *out = jv_flavored(r, JK_GENERATOR);
     return jarena_status(c);
 }
 
@@ -653,7 +675,7 @@ FILTER(batch) {
     }
     if (fill && fill->type != JV_NONE && row.type == JV_LIST)
         while (row.l->n < (size_t)n) jlist_push(c->arena, row.l, *fill);
-    *out = jv_lazy_of(r, JL_GENERATOR);
+    *out = jv_flavored(r, JK_GENERATOR);
     return jarena_status(c);
 }
 
@@ -676,10 +698,12 @@ FILTER(slice) {
         if (fill && fill->type != JV_NONE && k >= extra && extra) jlist_push(c->arena, part.l, *fill);
         jlist_push(c->arena, r.l, part);
     }
-    *out = jv_lazy_of(r, JL_GENERATOR);
+    *out = jv_flavored(r, JK_GENERATOR);
     return jarena_status(c);
 }
 
+/* Python min()/max() over (attribute) keys, case-folded unless
+ * case_sensitive: the first of equal extremes wins. */
 static vlm_status min_max(jctx *c, const jnode *at, jv v, const jargs *a, bool want_max, jv *out) {
     jlist *items;
     TRY(items_of(c, at, v, &items));
@@ -687,21 +711,23 @@ static vlm_status min_max(jctx *c, const jnode *at, jv v, const jargs *a, bool w
         *out = jv_undefined(c->arena, JU_PLAIN, NULL, jv_none());
         return VLM_OK;
     }
-    size_t *order;
-    TRY(sorted_index(c, at, items, jarg(a, 1, "attribute"), !arg_bool(a, 0, "case_sensitive", false), false, false,
-                     &order));
-    *out = items->items[want_max ? order[items->n - 1] : order[0]];
-    if (want_max) { /* Python's max keeps the first of equal maxima */
-        size_t best = order[items->n - 1];
-        for (size_t i = items->n - 1; i-- > 0;) {
-            int r;
-            jv x = items->items[order[i]], y = items->items[best];
-            TRY(jorder(c, at, x, y, !arg_bool(a, 0, "case_sensitive", false), &r));
-            if (r != 0) break;
-            if (order[i] < best) best = order[i];
+    const jv *attr = jarg(a, 1, "attribute");
+    bool fold = !arg_bool(a, 0, "case_sensitive", false);
+    size_t best = 0;
+    jv best_key = jv_none();
+    for (size_t i = 0; i < items->n; i++) {
+        jv key = items->items[i];
+        if (attr && attr->type != JV_NONE) TRY(attr_path(c, at, key, *attr, &key));
+        if (fold && key.type == JV_STR) key = jpy_case(c->arena, key, 'l');
+        int r = 0;
+        if (i) TRY(jorder(c, at, key, best_key, false, &r));
+        if (i == 0 || (want_max ? r > 0 : r < 0)) {
+            best = i;
+            best_key = key;
         }
-        *out = items->items[best];
+        TRY(jstep(c, at));
     }
+    *out = items->items[best];
     return VLM_OK;
 }
 FILTER(max) { return min_max(c, at, v, a, true, out); }
@@ -724,7 +750,7 @@ FILTER(unique) {
         jlist_push(c->arena, seen.l, key);
         jlist_push(c->arena, r.l, items->items[i]);
     }
-    *out = jv_lazy_of(r, JL_GENERATOR);
+    *out = jv_flavored(r, JK_GENERATOR);
     return jarena_status(c);
 }
 
@@ -741,7 +767,7 @@ FILTER(groupby) {
         TRY(attr_path(c, at, item, *attr, &key));
         if (key.type == JV_UNDEFINED && dflt) key = *dflt;
         if (group.type == JV_NONE || !jv_equal(key, last_key)) {
-            jv pair = jv_tuple_new(c->arena, 2);
+            jv pair = jv_flavored(jv_tuple_new(c->arena, 2), JK_GROUP);
             group = jv_list_new(c->arena, 4);
             jlist_push(c->arena, pair.l, key);
             jlist_push(c->arena, pair.l, group);
@@ -785,7 +811,7 @@ FILTER(map) {
         }
         jlist_push(c->arena, r.l, x);
     }
-    *out = jv_lazy_of(r, JL_GENERATOR);
+    *out = jv_flavored(r, JK_GENERATOR);
     return jarena_status(c);
 }
 
@@ -816,7 +842,7 @@ static vlm_status select_items(jctx *c, const jnode *at, jv v, const jargs *a, b
         else ok = jv_truthy(x);
         if (ok == keep) jlist_push(c->arena, r.l, items->items[i]);
     }
-    *out = jv_lazy_of(r, JL_GENERATOR);
+    *out = jv_flavored(r, JK_GENERATOR);
     return jarena_status(c);
 }
 FILTER(select) { return select_items(c, at, v, a, false, true, out); }

@@ -324,7 +324,7 @@ static vlm_status dump_container(jdumper *d, jv v, int level) {
 static vlm_status dump_value(jdumper *d, jv v, int level) {
     char buf[32];
     if (level > JSON_MAX_DEPTH) return jraise(d->c, d->at, "RecursionError", "value nested too deeply for tojson");
-    if (v.lazy)
+    if (jv_is_iterator(v))
         return jraise(d->c, d->at, "TypeError", "Object of type %s is not JSON serializable", jv_type_name(v));
     switch ((jv_type)v.type) {
     case JV_NONE: jsb_puts(d->out, "null"); break;

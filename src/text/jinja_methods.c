@@ -39,11 +39,15 @@ static vlm_status affix(jctx *c, const jnode *at, jv self, const jargs *a, bool 
     const jv *p = jarg(a, 0, NULL);
     const char *method = prefix ? "startswith" : "endswith";
     if (!p) return jraise(c, at, "TypeError", "%s() takes at least 1 argument (0 given)", method);
-    size_t n = jv_is_seq(*p) ? p->l->n : 1;
+    bool tuple = p->type == JV_TUPLE;
+    if (p->type != JV_STR && !tuple)
+        return jraise(c, at, "TypeError", "%s first arg must be str or a tuple of str, not %s", method,
+                      jv_type_name(*p));
+    size_t n = tuple ? p->l->n : 1;
     for (size_t i = 0; i < n; i++) {
-        jv x = jv_is_seq(*p) ? p->l->items[i] : *p;
+        jv x = tuple ? p->l->items[i] : *p;
         if (x.type != JV_STR)
-            return jraise(c, at, "TypeError", "%s first arg must be str or a tuple of str, not %s", method,
+            return jraise(c, at, "TypeError", "tuple for %s must only contain str, not %s", method,
                           jv_type_name(x));
         if (x.len <= self.len && !memcmp(prefix ? self.s : self.s + self.len - x.len, x.s, x.len)) {
             *out = jv_bool(true);
@@ -271,7 +275,7 @@ METHOD(join) {
     return jarena_status(c);
 }
 
-/* str.format with {}, {0}, {name}, {{ }}, !r/!s and an ignored-if-empty spec. */
+/* str.format with {}, {0}, {name}, {{ }}, !r/!s and :spec. */
 METHOD(format) {
     jsb b;
     jsb_init(&b, c->arena, c->limits.max_output);
@@ -300,8 +304,6 @@ METHOD(format) {
         const char *bang = memchr(field.s, '!', field.len), *colon = memchr(field.s, ':', field.len);
         size_t name_len = bang ? (size_t)(bang - field.s) : colon ? (size_t)(colon - field.s) : field.len;
         if (bang) conv = bang[1];
-        if (colon && (size_t)(field.s + field.len - colon) > 1)
-            return jraise(c, at, "ValueError", "format specs are not supported in str.format here");
         const jv *arg;
         if (name_len == 0) arg = jarg(a, auto_index++, NULL);
         else if (field.s[0] >= '0' && field.s[0] <= '9') arg = jarg(a, (size_t)strtoul(field.s, NULL, 10), NULL);
@@ -315,8 +317,15 @@ METHOD(format) {
         }
         if (!arg) return jraise(c, at, "IndexError", "Replacement index %zu out of range for positional args tuple",
                                 auto_index ? auto_index - 1 : 0);
-        if (conv == 'r') jwrite_repr(&b, *arg);
-        else jwrite_str(&b, *arg);
+        jv value = *arg;
+        if (conv == 'r') {
+            jsb r;
+            jsb_init(&r, c->arena, c->limits.max_output);
+            jwrite_repr(&r, *arg);
+            value = jsb_value(&r);
+        }
+        if (colon) TRY(jformat_spec(c, at, value, colon + 1, (size_t)(field.s + field.len - colon - 1), &b));
+        else jwrite_str(&b, value);
     }
     *out = jsb_value(&b);
     return jarena_status(c);
@@ -450,7 +459,7 @@ static const named_method loop_methods[] = {{"cycle", m_cycle}, {"changed", m_ch
 jbuiltin_fn jmethod_lookup(jv self, const char *name, bool *unsafe) {
     const named_method *table;
     *unsafe = false;
-    if (self.lazy) return NULL;
+    if (jv_is_iterator(self)) return NULL;
     switch ((jv_type)self.type) {
     case JV_STR: table = str_methods; break;
     case JV_DICT: table = dict_methods; break;

@@ -162,55 +162,6 @@ static vlm_status float_arith(jctx *c, const jnode *at, jop op, double x, double
     return VLM_OK;
 }
 
-/* printf-style formatting: "%s, %d" % (a, b). */
-static vlm_status percent_format(jctx *c, const jnode *at, jv fmt, jv args, jv *out) {
-    jsb b;
-    jsb_init(&b, c->arena, c->limits.max_output);
-    size_t argi = 0;
-    bool tuple = args.type == JV_TUPLE;
-    for (size_t i = 0; i < fmt.len; i++) {
-        char ch = fmt.s[i];
-        if (ch != '%') {
-            jsb_putc(&b, ch);
-            continue;
-        }
-        if (++i >= fmt.len) return jraise(c, at, "ValueError", "incomplete format");
-        char conv = fmt.s[i];
-        if (conv == '%') {
-            jsb_putc(&b, '%');
-            continue;
-        }
-        jv arg;
-        if (tuple) {
-            if (argi >= args.l->n) return jraise(c, at, "TypeError", "not enough arguments for format string");
-            arg = args.l->items[argi++];
-        } else {
-            if (argi++) return jraise(c, at, "TypeError", "not enough arguments for format string");
-            arg = args;
-        }
-        switch (conv) {
-        case 's': jwrite_str(&b, arg); break;
-        case 'r': jwrite_repr(&b, arg); break;
-        case 'd':
-        case 'i':
-            if (!jv_is_number(arg))
-                return jraise(c, at, "TypeError", "%%%c format: a real number is required, not %s", conv,
-                              jv_type_name(arg));
-            jsb_printf(&b, "%lld", (long long)(arg.type == JV_FLOAT ? (int64_t)arg.f : as_int(arg)));
-            break;
-        case 'f':
-            if (!jv_is_number(arg)) return jraise(c, at, "TypeError", "must be real number, not %s", jv_type_name(arg));
-            jsb_printf(&b, "%f", jv_as_double(arg));
-            break;
-        default: return jraise(c, at, "ValueError", "unsupported format character '%c'", conv);
-        }
-    }
-    if (tuple ? argi < args.l->n : argi == 0)
-        return jraise(c, at, "TypeError", "not all arguments converted during string formatting");
-    *out = jsb_value(&b);
-    return jarena_status(c);
-}
-
 vlm_status jbinop(jctx *c, const jnode *at, jop op, jv a, jv b, jv *out) {
     if (op == JOP_CONCAT) {
         jsb s;
@@ -235,7 +186,7 @@ vlm_status jbinop(jctx *c, const jnode *at, jop op, jv a, jv b, jv *out) {
             return jraise(c, at, "TypeError", "can't multiply sequence by non-int of type '%s'", jv_type_name(b));
         break;
     case JOP_MOD:
-        if (a.type == JV_STR) return percent_format(c, at, a, b, out);
+        if (a.type == JV_STR) return jpercent_format(c, at, a, b, out);
         break;
     default: break;
     }
@@ -336,7 +287,7 @@ vlm_status jcompare(jctx *c, const jnode *at, jop op, jv a, jv b, bool *out) {
 /* ---- attribute and item lookup -------------------------------------------- */
 
 static const char *owner_name(jv v) {
-    if (v.lazy) return v.lazy == JL_GENERATOR ? "generator object" : "iterator object";
+    if (jv_is_iterator(v)) return v.flavor == JK_GENERATOR ? "generator object" : "iterator object";
     switch ((jv_type)v.type) {
     case JV_NONE: return "None";
     case JV_BOOL: return "bool object";
@@ -399,6 +350,10 @@ vlm_status jgetattr(jctx *c, const jnode *at, jv obj, jv name, jv *out) {
             *out = obj.d->vals[i];
             return VLM_OK;
         }
+    } else if (obj.type == JV_TUPLE && obj.flavor == JK_GROUP && obj.l->n == 2 &&
+               (jv_str_eq_cstr(name, "grouper") || jv_str_eq_cstr(name, "list"))) {
+        *out = obj.l->items[jv_str_eq_cstr(name, "grouper") ? 0 : 1];
+        return VLM_OK;
     } else if (obj.type == JV_LOOP && name.type == JV_STR) {
         bool found;
         *out = loop_attr(c, obj.loop, name, &found);
@@ -419,7 +374,7 @@ static bool index_of(jv key, size_t n, size_t *idx) {
 
 vlm_status jgetitem(jctx *c, const jnode *at, jv obj, jv key, jv *out) {
     size_t idx;
-    if (obj.lazy) return jraise(c, at, "TypeError", "'%s' object is not subscriptable", jv_type_name(obj));
+    if (jv_is_iterator(obj)) return jraise(c, at, "TypeError", "'%s' object is not subscriptable", jv_type_name(obj));
     switch ((jv_type)obj.type) {
     case JV_UNDEFINED: return jraise_undefined(c, at, obj);
     case JV_DICT: {

@@ -109,6 +109,14 @@ static void write_str_repr(jsb *b, jv s) {
 
 static void write_seq(jsb *b, jv v) {
     bool tuple = v.type == JV_TUPLE;
+    if (tuple && v.flavor == JK_GROUP && v.l->n == 2) {
+        jsb_puts(b, "_GroupTuple(grouper=");
+        jwrite_repr(b, v.l->items[0]);
+        jsb_puts(b, ", list=");
+        jwrite_repr(b, v.l->items[1]);
+        jsb_putc(b, ')');
+        return;
+    }
     jsb_putc(b, tuple ? '(' : '[');
     for (size_t i = 0; i < v.l->n; i++) {
         if (i) jsb_puts(b, ", ");
@@ -131,7 +139,7 @@ static void write_dict(jsb *b, const jdict *d) {
 
 static void write_common(jsb *b, jv v) {
     char buf[32];
-    if (v.lazy) {
+    if (jv_is_iterator(v)) {
         jsb_printf(b, "<%s object>", jv_type_name(v));
         return;
     }

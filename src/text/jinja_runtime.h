@@ -118,6 +118,13 @@ vlm_status jgetattr(jctx *c, const jnode *at, jv obj, jv name, jv *out);
 vlm_status jgetitem(jctx *c, const jnode *at, jv obj, jv key, jv *out);
 vlm_status jslice(jctx *c, const jnode *at, jv obj, jv start, jv stop, jv step, jv *out);
 
+/* ---- string formatting (jinja_format.c) ----------------------------------- */
+
+/* Python `fmt % args` (args: a tuple, a mapping or one value). */
+vlm_status jpercent_format(jctx *c, const jnode *at, jv fmt, jv args, jv *out);
+/* Python format(v, spec) for str.format's "{:spec}". */
+vlm_status jformat_spec(jctx *c, const jnode *at, jv v, const char *spec, size_t n, jsb *out);
+
 /* ---- printing (jinja_print.c) -------------------------------------------- */
 
 /* Python str(v) (Undefined prints as ""). */

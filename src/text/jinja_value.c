@@ -126,7 +126,7 @@ void jdict_set(jarena *a, jdict *d, jv key, jv val) {
 }
 
 bool jv_truthy(jv v) {
-    if (v.lazy) return true;
+    if (jv_is_iterator(v)) return true;
     switch ((jv_type)v.type) {
     case JV_UNDEFINED:
     case JV_NONE: return false;
@@ -164,7 +164,7 @@ bool jv_equal(jv a, jv b) {
         return x == y;
     }
     if (a.type != b.type) return false;
-    if (a.lazy || b.lazy) return a.lazy == b.lazy && a.l == b.l;
+    if (jv_is_iterator(a) || jv_is_iterator(b)) return a.flavor == b.flavor && a.l == b.l;
     switch ((jv_type)a.type) {
     case JV_UNDEFINED:
     case JV_NONE: return true;
@@ -180,8 +180,8 @@ bool jv_equal(jv a, jv b) {
 }
 
 const char *jv_type_name(jv v) {
-    static const char *const lazy_names[] = {"list", "generator", "list_reverseiterator", "reversed"};
-    if (v.lazy) return lazy_names[v.lazy];
+    static const char *const flavor_names[] = {"list", "generator", "list_reverseiterator", "reversed", "_GroupTuple"};
+    if (v.flavor && (v.type == JV_LIST || v.type == JV_TUPLE)) return flavor_names[v.flavor];
     switch ((jv_type)v.type) {
     case JV_UNDEFINED: return "Undefined";
     case JV_NONE: return "NoneType";

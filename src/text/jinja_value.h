@@ -40,14 +40,15 @@ typedef struct jfunc jfunc;
 typedef struct jloop jloop;
 typedef struct jundef jundef;
 
-/* JV_LIST values that stand for Python iterators rather than lists: what
- * select/map/unique/... and reverse return in Jinja. They iterate like
- * lists but are always true, have no len() and cannot be indexed. */
-typedef enum jv_lazy { JL_LIST, JL_GENERATOR, JL_LIST_REVERSE, JL_REVERSED } jv_lazy;
+/* Which Python type a JV_LIST / JV_TUPLE stands for. Iterators (what
+ * select/map/unique/... and reverse return in Jinja) iterate like lists but
+ * are always true, have no len() and cannot be indexed; groupby's items are
+ * tuples with .grouper and .list. */
+typedef enum jv_flavor { JK_PLAIN, JK_GENERATOR, JK_LIST_REVERSE, JK_REVERSED, JK_GROUP } jv_flavor;
 
 typedef struct jv {
     uint8_t type;  /* jv_type */
-    uint8_t lazy;  /* jv_lazy, JV_LIST only */
+    uint8_t flavor; /* jv_flavor for JV_LIST / JV_TUPLE */
     uint32_t len;  /* JV_STR: byte length */
     union {
         bool b;
@@ -123,12 +124,14 @@ bool jv_equal(jv a, jv b);
 /* Python type name of v as used in error messages: "str", "list", ... */
 const char *jv_type_name(jv v);
 static inline bool jv_is_str(jv v) { return v.type == JV_STR; }
+/* An iterator stand-in (generator, reversed(...)). */
+static inline bool jv_is_iterator(jv v) { return v.type == JV_LIST && v.flavor != JK_PLAIN; }
 /* A real list or tuple (not an iterator stand-in). */
-static inline bool jv_is_seq(jv v) { return (v.type == JV_LIST && !v.lazy) || v.type == JV_TUPLE; }
-/* Mark a fresh list as the iterator a Jinja filter returns. */
-static inline jv jv_lazy_of(jv list, jv_lazy kind) {
-    list.lazy = (uint8_t)kind;
-    return list;
+static inline bool jv_is_seq(jv v) { return (v.type == JV_LIST && !v.flavor) || v.type == JV_TUPLE; }
+/* Mark a fresh list or tuple as standing for another Python type. */
+static inline jv jv_flavored(jv seq, jv_flavor kind) {
+    seq.flavor = (uint8_t)kind;
+    return seq;
 }
 static inline bool jv_is_number(jv v) {
     return v.type == JV_INT || v.type == JV_FLOAT || v.type == JV_BOOL;
