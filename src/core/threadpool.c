@@ -8,6 +8,13 @@
  * takes part in every job. Items are handed out in chunks through an
  * atomic counter, which balances load when other processes steal cores.
  *
+ * The caller never waits for a worker that has not shown up (on a busy
+ * machine a sleeping worker may take milliseconds to get a core): the job
+ * is done when all its items are, whoever ran them. To make that safe,
+ * the chunk counter carries the job's generation in its high half, so a
+ * worker that wakes late can claim nothing from a later job, and the job's
+ * fields are only used after a successful claim.
+ *
  * One job runs at a time: a caller that finds the pool busy (a nested call
  * from inside a task, or a second application thread) runs its loop inline.
  * The pool is process-global state by design (one set of cores).
@@ -32,24 +39,25 @@
 enum {
     MAX_THREADS = 256,
     CHUNKS_PER_THREAD = 4,      /* dynamic scheduling granularity */
-    SPIN_NS = 200000,           /* how long an idle worker spins before sleeping */
+    SPIN_NS = 100000,           /* how long an idle worker spins before sleeping */
 };
+#define MAX_ITEMS INT32_MAX     /* items per pooled job (position = low 32 bits) */
 
 static struct {
     pthread_mutex_t busy;       /* held by the thread running a job */
     pthread_mutex_t sleep_mu;
     pthread_cond_t sleep_cv;
     atomic_int sleepers;
-    /* job word: generation << 16 | number of workers taking part */
+    /* job word: generation << 16 | number of workers asked to help */
     atomic_uint_fast64_t job_word;
     int created;                /* workers started (guarded by busy) */
     atomic_int requested;       /* vlm_set_num_threads value, 0 = all cores */
-    /* the current job (written under busy before the job word changes) */
-    vlm_task_fn fn;
-    void *ctx;
-    int64_t n, chunk;
-    atomic_int_fast64_t next;   /* next chunk start */
-    atomic_int finished;        /* workers done with the current job */
+    /* the current job; valid for a runner that claimed a chunk of it */
+    _Atomic(vlm_task_fn) fn;
+    _Atomic(void *) ctx;
+    atomic_int_fast64_t n, chunk;
+    atomic_uint_fast64_t next;  /* (generation & 0xffffffff) << 32 | next item */
+    atomic_int_fast64_t done;   /* items finished */
 } pool = {
     .busy = PTHREAD_MUTEX_INITIALIZER,
     .sleep_mu = PTHREAD_MUTEX_INITIALIZER,
@@ -75,12 +83,22 @@ int vlm_threads(void) {
     return n > MAX_THREADS ? MAX_THREADS : n;
 }
 
-static void run_chunks(void) {
+/* Claim and run chunks of job generation gen until none is left. */
+static void run_chunks(uint64_t gen) {
+    uint64_t tag = (gen & 0xffffffffu) << 32;
     for (;;) {
-        int64_t begin = atomic_fetch_add(&pool.next, pool.chunk);
-        if (begin >= pool.n) return;
-        int64_t end = begin + pool.chunk < pool.n ? begin + pool.chunk : pool.n;
-        pool.fn(pool.ctx, begin, end);
+        uint64_t cur = atomic_load(&pool.next);
+        if ((cur & ~(uint64_t)0xffffffffu) != tag) return; /* a later job: not ours */
+        vlm_task_fn fn = atomic_load_explicit(&pool.fn, memory_order_acquire);
+        void *ctx = atomic_load_explicit(&pool.ctx, memory_order_acquire);
+        int64_t n = atomic_load_explicit(&pool.n, memory_order_acquire);
+        int64_t chunk = atomic_load_explicit(&pool.chunk, memory_order_acquire);
+        int64_t begin = (int64_t)(cur & 0xffffffffu);
+        if (begin >= n) return;
+        int64_t end = begin + chunk < n ? begin + chunk : n;
+        if (!atomic_compare_exchange_weak(&pool.next, &cur, tag | (uint64_t)end)) continue;
+        fn(ctx, begin, end); /* the claim succeeded: fn, ctx, n are this job's */
+        atomic_fetch_add(&pool.done, end - begin);
     }
 }
 
@@ -117,10 +135,7 @@ static void *worker_main(void *arg) {
     for (;;) {
         uint64_t word = wait_for_job(gen);
         gen = word >> 16;
-        if (index < (int)(word & 0xffff)) {
-            run_chunks();
-            atomic_fetch_add(&pool.finished, 1);
-        }
+        if (index < (int)(word & 0xffff)) run_chunks(gen);
     }
     return NULL;
 }
@@ -151,7 +166,7 @@ void vlm_parallel_for(int64_t n, int64_t min_chunk, vlm_task_fn fn, void *ctx) {
     if (min_chunk < 1) min_chunk = 1;
     int threads = vlm_threads();
     int64_t max_parts = (n + min_chunk - 1) / min_chunk;
-    if (threads <= 1 || max_parts <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
+    if (threads <= 1 || max_parts <= 1 || n > MAX_ITEMS || pthread_mutex_trylock(&pool.busy) != 0) {
         run_inline(n, fn, ctx);
         return;
     }
@@ -160,21 +175,22 @@ void vlm_parallel_for(int64_t n, int64_t min_chunk, vlm_task_fn fn, void *ctx) {
     if ((int64_t)workers + 1 > max_parts) workers = (int)max_parts - 1;
     int64_t parts = (int64_t)(workers + 1) * CHUNKS_PER_THREAD;
     int64_t chunk = (n + parts - 1) / parts;
-    pool.fn = fn;
-    pool.ctx = ctx;
-    pool.n = n;
-    pool.chunk = chunk < min_chunk ? min_chunk : chunk;
-    atomic_store(&pool.next, 0);
-    atomic_store(&pool.finished, 0);
     uint64_t gen = (atomic_load(&pool.job_word) >> 16) + 1;
+    /* retag the counter first: late workers of the previous job stop here */
+    atomic_store(&pool.next, (gen & 0xffffffffu) << 32);
+    atomic_store_explicit(&pool.fn, fn, memory_order_release);
+    atomic_store_explicit(&pool.ctx, ctx, memory_order_release);
+    atomic_store_explicit(&pool.n, n, memory_order_release);
+    atomic_store_explicit(&pool.chunk, chunk < min_chunk ? min_chunk : chunk, memory_order_release);
+    atomic_store(&pool.done, 0);
     atomic_store(&pool.job_word, gen << 16 | (uint64_t)workers);
     if (atomic_load(&pool.sleepers) > 0) {
         pthread_mutex_lock(&pool.sleep_mu);
         pthread_cond_broadcast(&pool.sleep_cv);
         pthread_mutex_unlock(&pool.sleep_mu);
     }
-    run_chunks();
-    for (unsigned spins = 0; atomic_load(&pool.finished) < workers; spins++) {
+    run_chunks(gen);
+    for (unsigned spins = 0; atomic_load(&pool.done) < n; spins++) {
         if (spins < 4096) cpu_relax();
         else sched_yield();
     }
