@@ -419,6 +419,40 @@ static void test_expand_image_tokens(void) {
     fixture_close(&f);
 }
 
+/* ---- the whole folder: tokenizer, template, EOS ids, prompt ids ---------- */
+
+/* The bundled tiny Qwen2-VL folder (shared/golden/e2e_qwen2_vl/q4): the
+ * rendered prompt, EOS ids (generation_config.json's list wins) and the
+ * expanded prompt ids equal mlx-vlm's run (fixtures/e2e_qwen2_vl). */
+static void test_model_folder(void) {
+    vlm_model *m = NULL;
+    CHECK_OK(vlm_model_load("../models/tiny-qwen2-vl", NULL, &m));
+    if (!m) return;
+    CHECK(!strcmp(vlm_model_type(m), "qwen2_vl") && vlm_model_tokenizer(m) != NULL);
+    CHECK(m->n_eos == 2 && m->eos_ids[0] == 1002 && m->eos_ids[1] == 1000);
+    char *prompt = NULL, *want = test_read_file("fixtures/e2e_qwen2_vl/expected_rendered_prompt.txt", NULL);
+    CHECK_OK(vlm_apply_chat_template(m, "Describe this image.", NULL, 1, &prompt));
+    CHECK(prompt && want && !strcmp(prompt, want));
+    int32_t *ids = NULL, *expanded = NULL;
+    size_t n = 0;
+    int64_t n_expanded = 0;
+    model_images im;
+    const char *image = "fixtures/qwen2_vl/inputs/image.png";
+    CHECK_OK(vlm_tokenizer_encode(vlm_model_tokenizer(m), prompt ? prompt : "", prompt ? strlen(prompt) : 0,
+                                  false, &ids, &n));
+    CHECK_OK(model_preprocess_images(m, &image, 1, &im));
+    CHECK_OK(m->arch->expand_image_tokens(m, ids, (int64_t)n, &im, &expanded, &n_expanded));
+    size_t count = 0;
+    int64_t *ref = load_i64("fixtures/e2e_qwen2_vl/inputs/input_ids.npy", &count);
+    CHECK(ref && (int64_t)count == n_expanded);
+    for (size_t i = 0; ref && expanded && i < count && (int64_t)count == n_expanded; i++)
+        CHECKF(expanded[i] == ref[i], "prompt id %zu: %d vs %lld", i, expanded[i], (long long)ref[i]);
+    model_images_free(&im);
+    vlm_free(ids), vlm_free(expanded), vlm_free(prompt);
+    free(want), free(ref);
+    vlm_model_free(m);
+}
+
 /* ---- bad input ------------------------------------------------------------ */
 
 static void test_image_token_mismatch(void) {
@@ -651,6 +685,7 @@ void run_tests(void) {
     RUN(test_two_images_stay_apart);
     RUN(test_chunked_prefill_matches_one_shot);
     RUN(test_expand_image_tokens);
+    RUN(test_model_folder);
     RUN(test_image_token_mismatch);
     RUN(test_prompt_longer_than_context);
     RUN(test_unknown_model_type);
