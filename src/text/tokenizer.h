@@ -191,6 +191,8 @@ typedef struct tok_pretokenizer {
     tok_split_behavior behavior;
     bool invert;
     bool add_prefix_space, use_regex; /* ByteLevel */
+    char byte_utf8[256][2];           /* ByteLevel: UTF-8 of each byte's stand-in */
+    uint8_t byte_utf8_len[256];
     bool individual_digits;
     char replacement[8];              /* Metaspace, UTF-8 */
     size_t replacement_len;

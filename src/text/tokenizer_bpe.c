@@ -24,8 +24,9 @@
 
 #define SMALL_WORD 48          /* symbols: flat-array merging up to here */
 #define CHUNK_MIN_BYTES 64     /* words longer than this are chunked */
-#define CACHE_MAX_WORD 256     /* bytes: longer words are not cached */
+#define CACHE_MAX_WORD 65536   /* bytes: longer words are not cached */
 #define CACHE_MAX_ENTRIES (1u << 18)
+#define CACHE_MAX_BYTES (64u << 20) /* word bytes + ids kept per call */
 #define NO_RANK UINT32_MAX
 
 /* ---- merge map: (left id, right id) -> (rank, merged id) ---- */
@@ -600,9 +601,16 @@ static bool cache_find(const bpe_scratch *s, uint64_t h, const char *w, size_t l
     return false;
 }
 
-static vlm_status cached_word(const bpe_model *m, bpe_scratch *s, const char *w, size_t len, int32_t **ids,
-                              size_t *n, size_t *cap) {
-    if (len > CACHE_MAX_WORD || s->cache_count >= CACHE_MAX_ENTRIES) return encode_word(m, s, w, len, ids, n, cap);
+static vlm_status encode_chunked(const bpe_model *m, bpe_scratch *s, const char *w, size_t len, int32_t **ids,
+                                 size_t *n, size_t *cap);
+
+/* Ids of a word from the cache, or encoded (chunked when allowed) and
+ * remembered. */
+static vlm_status cached_word(const bpe_model *m, bpe_scratch *s, const char *w, size_t len, bool may_chunk,
+                              int32_t **ids, size_t *n, size_t *cap) {
+    if (len > CACHE_MAX_WORD || s->cache_count >= CACHE_MAX_ENTRIES ||
+        s->cache_keys.len + s->ids_len * sizeof(int32_t) > CACHE_MAX_BYTES)
+        return may_chunk ? encode_chunked(m, s, w, len, ids, n, cap) : encode_word(m, s, w, len, ids, n, cap);
     vlm_status st;
     if ((s->cache_count + 1) * 2 > s->cache_mask + 1 && (st = cache_grow(s))) return st;
     uint64_t h = word_hash(w, len);
@@ -610,12 +618,14 @@ static vlm_status cached_word(const bpe_model *m, bpe_scratch *s, const char *w,
     if (cache_find(s, h, w, len, &slot))
         return tok_ids_append(ids, n, cap, s->ids_pool + s->cache_ids[slot], s->cache_n[slot]);
     size_t before = *n;
-    if ((st = encode_word(m, s, w, len, ids, n, cap))) return st;
-    size_t key_off = s->cache_keys.len, ids_off = s->ids_len, cap_pool = s->ids_cap;
+    st = may_chunk ? encode_chunked(m, s, w, len, ids, n, cap) : encode_word(m, s, w, len, ids, n, cap);
+    if (st) return st;
+    if ((s->cache_count + 1) * 2 > s->cache_mask + 1 && (st = cache_grow(s))) return st;
+    cache_find(s, h, w, len, &slot); /* chunks may have grown the table */
+    size_t key_off = s->cache_keys.len, ids_off = s->ids_len;
     if ((st = tok_buf_append(&s->cache_keys, w, len)) ||
-        (st = tok_ids_append(&s->ids_pool, &s->ids_len, &cap_pool, *ids + before, *n - before)))
+        (st = tok_ids_append(&s->ids_pool, &s->ids_len, &s->ids_cap, *ids + before, *n - before)))
         return st;
-    s->ids_cap = cap_pool;
     s->cache_hash[slot] = h;
     s->cache_key[slot] = (uint32_t)key_off;
     s->cache_key_len[slot] = (uint32_t)len;
@@ -637,16 +647,15 @@ static bool can_cut(const bpe_model *m, const char *w, size_t prev, size_t prev_
     return !boundary_spanned(m, ca, cb);
 }
 
-vlm_status bpe_tokenize(const bpe_model *m, bpe_scratch *s, const char *word, size_t len, int32_t **ids,
-                        size_t *n, size_t *cap) {
-    if (len == 0) return VLM_OK;
-    if (!utf8_is_valid(word, len)) return vlm_error(VLM_ERR_INTERNAL, "BPE word is not valid UTF-8");
-    if (len <= CHUNK_MIN_BYTES || !m->can_chunk) return cached_word(m, s, word, len, ids, n, cap);
-    size_t start = 0, prev = 0, prev_len = utf8_len((unsigned char)word[0]);
+/* A long word cut where no merge can span; each piece cached. */
+static vlm_status encode_chunked(const bpe_model *m, bpe_scratch *s, const char *w, size_t len, int32_t **ids,
+                                 size_t *n, size_t *cap) {
+    size_t start = 0, prev = 0, prev_len = utf8_len((unsigned char)w[0]);
     for (size_t i = prev_len; i < len;) {
-        size_t clen = utf8_len((unsigned char)word[i]);
-        if (can_cut(m, word, prev, prev_len, i, clen)) {
-            vlm_status st = cached_word(m, s, word + start, i - start, ids, n, cap);
+        size_t clen = utf8_len((unsigned char)w[i]);
+        if (i + clen > len) break;
+        if (can_cut(m, w, prev, prev_len, i, clen)) {
+            vlm_status st = cached_word(m, s, w + start, i - start, false, ids, n, cap);
             if (st) return st;
             start = i;
         }
@@ -654,5 +663,11 @@ vlm_status bpe_tokenize(const bpe_model *m, bpe_scratch *s, const char *word, si
         prev_len = clen;
         i += clen;
     }
-    return cached_word(m, s, word + start, len - start, ids, n, cap);
+    return start == 0 ? encode_word(m, s, w, len, ids, n, cap) : cached_word(m, s, w + start, len - start, false, ids, n, cap);
+}
+
+vlm_status bpe_tokenize(const bpe_model *m, bpe_scratch *s, const char *word, size_t len, int32_t **ids,
+                        size_t *n, size_t *cap) {
+    if (len == 0) return VLM_OK;
+    return cached_word(m, s, word, len, m->can_chunk && len > CHUNK_MIN_BYTES, ids, n, cap);
 }

@@ -81,15 +81,7 @@ void tok_normalizer_free(tok_normalizer *n) {
 
 /* ---- the individual rewrites; each writes the result into out ---- */
 
-static vlm_status unicode_form(tok_norm_type type, const char *s, size_t len, tok_buf *out) {
-    /* Below U+0300 nothing composes with what precedes it: NFC is identity. */
-    bool below_0300 = true, ascii = true;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char b = (unsigned char)s[i];
-        if (b >= 0x80) ascii = false;
-        if (b >= 0xCC) below_0300 = false;
-    }
-    if (ascii || (type == NORM_NFC && below_0300)) return tok_buf_append(out, s, len);
+static vlm_status map_form(tok_norm_type type, const char *s, size_t len, tok_buf *out) {
     int opts = UTF8PROC_STABLE;
     if (type == NORM_NFC || type == NORM_NFKC) opts |= UTF8PROC_COMPOSE;
     else opts |= UTF8PROC_DECOMPOSE;
@@ -101,6 +93,49 @@ static vlm_status unicode_form(tok_norm_type type, const char *s, size_t len, to
     vlm_status st = tok_buf_append(out, (const char *)dst, (size_t)n);
     free(dst);
     return st;
+}
+
+/* A character NFC/NFKC leaves alone and never combines with a neighbour:
+ * a starter with no decomposition (canonical, or any for NFKC) that is in
+ * no composition pair and is not Hangul. */
+static bool is_inert(uint32_t cp, bool compat) {
+    if ((cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xA960 && cp <= 0xA97F) || (cp >= 0xAC00 && cp <= 0xD7FF))
+        return false;
+    const utf8proc_property_t *p = utf8proc_get_property((utf8proc_int32_t)cp);
+    bool decomposes = p->decomp_seqindex != UINT16_MAX && (compat || p->decomp_type == 0);
+    return p->combining_class == 0 && p->comb_index == UINT16_MAX && !decomposes;
+}
+
+/* NFC/NFKC work per stretch: the text can be cut before any ASCII or
+ * inert character (a starter nothing composes with), and stretches made
+ * of ASCII and inert characters only are already normalized. Only the
+ * stretches around other characters go through utf8proc. */
+static vlm_status compose_form(tok_norm_type type, const char *s, size_t len, tok_buf *out) {
+    bool compat = type == NORM_NFKC, dirty = false;
+    size_t copied = 0, stretch = 0;
+    vlm_status st = tok_buf_reserve(out, len);
+    for (size_t i = 0; !st && i < len;) {
+        size_t start = i;
+        uint32_t cp = (unsigned char)s[i] < 0x80 ? (uint32_t)s[i++] : utf8_next(s, &i);
+        bool inert = cp >= 0x80 && is_inert(cp, compat);
+        if (cp < 0x80 || inert) { /* a safe cut before this character */
+            if (dirty && !(st = tok_buf_append(out, s + copied, stretch - copied)))
+                st = map_form(type, s + stretch, start - stretch, out), copied = start;
+            dirty = false;
+            stretch = start;
+        }
+        if (cp >= 0x80 && !inert) dirty = true;
+    }
+    if (!st && dirty && !(st = tok_buf_append(out, s + copied, stretch - copied)))
+        return map_form(type, s + stretch, len - stretch, out);
+    return st ? st : tok_buf_append(out, s + copied, len - copied);
+}
+
+static vlm_status unicode_form(tok_norm_type type, const char *s, size_t len, tok_buf *out) {
+    if (type == NORM_NFC || type == NORM_NFKC) return compose_form(type, s, len, out);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80) return map_form(type, s, len, out);
+    return tok_buf_append(out, s, len); /* ASCII has no decompositions */
 }
 
 static vlm_status lowercase(const char *s, size_t len, tok_buf *out) {

@@ -89,6 +89,11 @@ vlm_status tok_pretokenizer_from_json(const tj_node *node, tok_pretokenizer *out
         out->type = PRE_BYTE_LEVEL;
         out->add_prefix_space = tj_bool(tj_get(node, "add_prefix_space"), true);
         out->use_regex = tj_bool(tj_get(node, "use_regex"), true);
+        for (int b = 0; b < 256; b++) {
+            char buf[4];
+            out->byte_utf8_len[b] = (uint8_t)utf8_encode(byte_level_char((uint8_t)b), buf);
+            memcpy(out->byte_utf8[b], buf, 2);
+        }
         return out->use_regex ? tok_pattern_regex(GPT2_PATTERN, &out->pattern, "ByteLevel") : VLM_OK;
     }
     if (strcmp(type, "Digits") == 0) {
@@ -233,12 +238,17 @@ static vlm_status emit_split(const char *s, const tok_piece *piece, span_list *l
 
 /* ---- ByteLevel and Metaspace transforms ---- */
 
-static vlm_status byte_level_map(const char *s, size_t len, bool at_start, tok_pieces *out) {
+static vlm_status byte_level_map(const tok_pretokenizer *p, const char *s, size_t len, bool at_start,
+                                 tok_pieces *out) {
     tok_buf *t = &out->text;
     vlm_status st = tok_buf_reserve(t, len * 2);
     if (st) return st;
     size_t start = t->len;
-    for (size_t i = 0; i < len; i++) t->len += utf8_encode(byte_level_char((uint8_t)s[i]), t->data + t->len);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = (uint8_t)s[i];
+        memcpy(t->data + t->len, p->byte_utf8[b], 2);
+        t->len += p->byte_utf8_len[b];
+    }
     t->data[t->len] = 0;
     return tok_pieces_close(out, start, at_start);
 }
@@ -253,13 +263,13 @@ static vlm_status byte_level_piece(const tok_pretokenizer *p, tok_matcher *m, co
         s = scratch->data;
         len = scratch->len;
     }
-    if (!p->use_regex) return len ? byte_level_map(s, len, piece->at_start, out) : VLM_OK;
+    if (!p->use_regex) return len ? byte_level_map(p, s, len, piece->at_start, out) : VLM_OK;
     spans->n = 0;
     if ((st = pattern_spans(&p->pattern, m, s, len, false, spans))) return st;
     for (size_t k = 0; k < spans->n; k++) {
         span sp = spans->items[k];
         if (sp.end > sp.start &&
-            (st = byte_level_map(s + sp.start, sp.end - sp.start, piece->at_start && sp.start == 0, out)))
+            (st = byte_level_map(p, s + sp.start, sp.end - sp.start, piece->at_start && sp.start == 0, out)))
             return st;
     }
     return VLM_OK;
