@@ -2,7 +2,7 @@
 # cli_generate.sh — `vlm generate` end to end on the bundled tiny Qwen2-VL
 # (models/tiny-qwen2-vl + examples/image.png, byte-identical to the
 # reference folder shared/golden/e2e_qwen2_vl/q4): greedy output equals
-# mlx-vlm's generated_text (fixtures/e2e_qwen2_vl/), stop strings cut it
+# mlx-vlm's generated_text for q4 and bf16 (fixtures/e2e_qwen2_vl/), stop strings cut it
 # where the reference text says, --verbose keeps stdout clean, repo ids
 # resolve through a Hugging Face cache, and bad input fails cleanly.
 # Usage: cli_generate.sh PATH/TO/vlm  (cwd = tests/)
@@ -27,6 +27,16 @@ if gen --model "$MODEL" --image "$IMAGE" --prompt "Describe this image." --max-t
   [ "$(cat "$TMP/out")" = "$EXPECTED" ] || fail "e2e text: got '$(cat "$TMP/out")' want '$EXPECTED'"
 else
   fail "e2e run failed: $(cat "$TMP/err")"
+fi
+
+# 1b. the bf16 variant of the reference (same tokenizer/template/processor files)
+mkdir -p "$TMP/bf16"
+cp "$MODEL"/* "$TMP/bf16"/
+cp "$FIX"/bf16/config.json "$FIX"/bf16/model.safetensors "$FIX"/bf16/model.safetensors.index.json "$TMP/bf16"/
+if gen --model "$TMP/bf16" --image "$IMAGE" --prompt "Describe this image." --max-tokens 16 --temperature 0; then
+  [ "$(cat "$TMP/out")" = "$(cat "$FIX/bf16/expected_generated_text.txt")" ] || fail "bf16 e2e text: got '$(cat "$TMP/out")'"
+else
+  fail "bf16 e2e run failed: $(cat "$TMP/err")"
 fi
 
 # 2. --verbose: statistics on stderr only, same stdout; prompt is 47 tokens (manifest input_ids_len)
