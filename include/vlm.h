@@ -234,15 +234,17 @@ typedef struct vlm_generate_stats {
     double generation_tps;   /* decode tokens per second */
     double image_encode_ms;
     double ttft_ms;
-    double peak_memory_mb;   /* peak resident set size */
-    const char *finish_reason; /* "stop" or "length" */
+    double peak_memory_mb;   /* peak resident set size, MB (10^6 bytes) */
+    const char *finish_reason; /* "stop" (EOS or stop string), "length", "cancelled" (callback) */
 } vlm_generate_stats;
 
 /* Called with each newly completed piece of text; return false to stop. */
 typedef bool (*vlm_text_callback)(const char *text, void *user);
 
 /* Generate from an already rendered prompt (see vlm_apply_chat_template)
- * and images (paths/URLs/data URLs). stats may be NULL. */
+ * and images (paths/URLs/data URLs). stats may be NULL. The streamed text
+ * leaves out special tokens; an EOS id (config.json + generation_config.json)
+ * or a stop string ends generation and is not part of the text. */
 VLM_API vlm_status vlm_generate(vlm_model *m, const char *prompt, const char *const *images,
                                 size_t n_images, const vlm_generate_params *params,
                                 vlm_text_callback on_text, void *user, vlm_generate_stats *stats);
