@@ -2,7 +2,8 @@
 Qwen2-VL processor does per image (mlx_vlm/models/qwen3_vl/
 processing_qwen3_vl.py): open, exif_transpose, convert("RGB"), smart_resize,
 PIL BICUBIC resize, float32 rescale + normalise, temporal repeat, patchify.
-Prints the best wall time of N runs in ms. Usage: pil_qwen2vl.py IMAGE N"""
+Prints the best wall time and the best CPU time of N runs in ms.
+Usage: pil_qwen2vl.py IMAGE N"""
 import math, sys, time
 import numpy as np
 from PIL import Image, ImageOps
@@ -36,9 +37,10 @@ def preprocess(path):
     return p, (1, gh, gw)
 
 
-best = float("inf")
+best_wall = best_cpu = float("inf")
 for _ in range(int(sys.argv[2])):
-    t0 = time.perf_counter()
+    w0, c0 = time.perf_counter(), time.process_time()
     pixel_values, grid = preprocess(sys.argv[1])
-    best = min(best, time.perf_counter() - t0)
-print(f"{best * 1e3:.1f} {list(pixel_values.shape)} {list(grid)}")
+    best_wall = min(best_wall, time.perf_counter() - w0)
+    best_cpu = min(best_cpu, time.process_time() - c0)
+print(f"{best_wall * 1e3:.1f} {best_cpu * 1e3:.1f} {list(pixel_values.shape)} {list(grid)}")

@@ -244,7 +244,7 @@ static vlm_status stream_new_with(int in_w, int in_h, int out_w, int out_h, resa
         s->y_last = s->need_v ? s->vy.first[out_h - 1] + s->vy.count[out_h - 1] : in_h;
         for (int i = 0; i < out_h; i++) s->vy.first[i] -= s->y_first;
         s->temp_row_bytes = (size_t)(s->need_h ? out_w : in_w) * 3;
-        s->temp = vlm_malloc(s->temp_row_bytes * (size_t)(s->y_last - s->y_first));
+        s->temp = image_alloc_large(s->temp_row_bytes * (size_t)(s->y_last - s->y_first));
         if (!s->temp) st = VLM_ERR_OUT_OF_MEMORY;
     }
     if (st) {
@@ -286,7 +286,7 @@ vlm_status resize_stream_finish(resize_stream *s, vlm_image **out) {
     if (!s->need_v) {
         img->rgb = s->temp;   /* the horizontal output is the result */
         s->temp = NULL;
-    } else if (!(img->rgb = vlm_malloc((size_t)s->out_w * s->out_h * 3))) {
+    } else if (!(img->rgb = image_alloc_large((size_t)s->out_w * s->out_h * 3))) {
         st = VLM_ERR_OUT_OF_MEMORY;
     } else {
         st = s->p->vertical(img->rgb, s->temp, s->out_w * 3, &s->vy);
