@@ -58,7 +58,41 @@ static void test_12bit_jpeg_is_clean_error(void) {
     CHECK(img == NULL);
 }
 
+/* BMP files written by Pillow (fixtures/images/bmp/make_bmp_goldens.py). */
+static void test_bmp_goldens(void) {
+    char *text = test_read_file(IMAGE_FIXTURES "bmp/bmp_goldens.json", NULL);
+    cJSON *g = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    CHECK(g != NULL);
+    int n = 0;
+    for (const cJSON *f = g ? cJSON_GetObjectItemCaseSensitive(g, "files")->child : NULL; f; f = f->next, n++) {
+        char path[512];
+        snprintf(path, sizeof path, IMAGE_FIXTURES "bmp/%s", f->string);
+        vlm_image *img = NULL;
+        CHECK_OK(vlm_image_load(path, &img));
+        if (!img) continue;
+        const char *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256")->valuestring;
+        CHECKF(golden_hash_matches(img->rgb, (size_t)img->width * img->height * 3, sha, f->string),
+               "%s", f->string);
+        vlm_image_free(img);
+    }
+    CHECK(n == 5);
+    cJSON_Delete(g);
+    /* The same file marked RLE-compressed: refused, not misread. */
+    size_t size;
+    uint8_t *bmp = (uint8_t *)test_read_file(IMAGE_FIXTURES "bmp/rgb24.bmp", &size);
+    vlm_image *img = NULL;
+    if (bmp) {
+        bmp[30] = 1;
+        CHECK(vlm_image_decode_memory(bmp, size, &img) == VLM_ERR_UNSUPPORTED && !img);
+        bmp[30] = 0;
+        CHECK(vlm_image_decode_memory(bmp, size / 2, &img) == VLM_ERR_FORMAT && !img);
+    }
+    free(bmp);
+}
+
 void run_tests(void) {
     RUN(test_manifest_decodes);
     RUN(test_12bit_jpeg_is_clean_error);
+    RUN(test_bmp_goldens);
 }

@@ -102,7 +102,7 @@ static void test_truncated_and_corrupt(void) {
     static const char *const files[] = {"pillow_hopper_orientation_3.jpg", "derived_hopper_progressive.jpg",
                                         "pillow_hopper.png", "pngsuite_ibasn2c08.png",
                                         "pillow_hopper.webp", "pillow_transparent.webp",
-                                        "pillow_hopper.gif", "pillow_pil_sample_cmyk.jpg"};
+                                        "pillow_hopper.gif", "pillow_pil_sample_cmyk.jpg", "bmp/rgb24.bmp"};
     for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
         char path[256];
         size_t n;
