@@ -115,7 +115,7 @@ static vlm_status render_limited(const char *src, const vlm_template_limits *lim
 
 /* Hostile templates stop with VLM_ERR_LIMIT and a message, never hang. */
 static void test_limits(void) {
-    vlm_template_limits lim = {.max_output_bytes = 1 << 20, .max_steps = 100000, .max_depth = 50,
+    vlm_template_limits lim = {.max_output_bytes = 1 << 20, .max_steps = 200000, .max_depth = 50,
                                .max_seconds = 5};
     static const char *const hostile[] = {
         /* nested loops: 10^15 iterations */
@@ -127,6 +127,8 @@ static void test_limits(void) {
         "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
         /* one huge repetition */
         "{{ 'x' * 100000000000 }}",
+        /* a value nested 100000 deep, then printed */
+        "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
         /* exponential macro fan-out */
         "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% else %}ab{% endif %}{% endmacro %}{{ f(40) }}",
     };

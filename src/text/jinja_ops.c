@@ -206,7 +206,14 @@ static int cmp_casefold(jctx *c, jv a, jv b) {
     return cmp_bytes(jpy_case(c->arena, a, 'l'), jpy_case(c->arena, b, 'l'));
 }
 
+static vlm_status order_at(jctx *c, const jnode *at, jv a, jv b, bool case_insensitive, int depth, int *out);
+
 vlm_status jorder(jctx *c, const jnode *at, jv a, jv b, bool case_insensitive, int *out) {
+    return order_at(c, at, a, b, case_insensitive, 0, out);
+}
+
+static vlm_status order_at(jctx *c, const jnode *at, jv a, jv b, bool case_insensitive, int depth, int *out) {
+    if (depth > JV_MAX_NESTING) return jraise(c, at, "RecursionError", "maximum recursion depth exceeded in comparison");
     if (a.type == JV_UNDEFINED) return jraise_undefined(c, at, a);
     if (b.type == JV_UNDEFINED) return jraise_undefined(c, at, b);
     if (jv_is_number(a) && jv_is_number(b)) {
@@ -226,7 +233,7 @@ vlm_status jorder(jctx *c, const jnode *at, jv a, jv b, bool case_insensitive, i
     if (jv_is_seq(a) && jv_is_seq(b) && a.type == b.type) {
         for (size_t i = 0; i < a.l->n && i < b.l->n; i++) {
             if (jv_equal(a.l->items[i], b.l->items[i])) continue;
-            return jorder(c, at, a.l->items[i], b.l->items[i], case_insensitive, out);
+            return order_at(c, at, a.l->items[i], b.l->items[i], case_insensitive, depth + 1, out);
         }
         *out = a.l->n < b.l->n ? -1 : a.l->n > b.l->n;
         return VLM_OK;

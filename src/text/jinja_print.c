@@ -107,38 +107,52 @@ static void write_str_repr(jsb *b, jv s) {
     jsb_putc(b, q);
 }
 
-static void write_seq(jsb *b, jv v) {
+static void write_repr_at(jsb *b, jv v, int depth);
+static void write_common(jsb *b, jv v, int depth);
+
+/* Stop at JV_MAX_NESTING with a sticky VLM_ERR_LIMIT instead of recursing on. */
+static bool too_deep(jsb *b, int depth) {
+    if (depth <= JV_MAX_NESTING) return false;
+    if (!b->arena->failure) {
+        b->arena->failure = VLM_ERR_LIMIT;
+        vlm_error(VLM_ERR_LIMIT, "template value nested deeper than %d levels", JV_MAX_NESTING);
+    }
+    return true;
+}
+
+static void write_seq(jsb *b, jv v, int depth) {
     bool tuple = v.type == JV_TUPLE;
     if (tuple && v.flavor == JK_GROUP && v.l->n == 2) {
         jsb_puts(b, "_GroupTuple(grouper=");
-        jwrite_repr(b, v.l->items[0]);
+        write_repr_at(b, v.l->items[0], depth + 1);
         jsb_puts(b, ", list=");
-        jwrite_repr(b, v.l->items[1]);
+        write_repr_at(b, v.l->items[1], depth + 1);
         jsb_putc(b, ')');
         return;
     }
     jsb_putc(b, tuple ? '(' : '[');
     for (size_t i = 0; i < v.l->n; i++) {
         if (i) jsb_puts(b, ", ");
-        jwrite_repr(b, v.l->items[i]);
+        write_repr_at(b, v.l->items[i], depth + 1);
     }
     if (tuple && v.l->n == 1) jsb_putc(b, ',');
     jsb_putc(b, tuple ? ')' : ']');
 }
 
-static void write_dict(jsb *b, const jdict *d) {
+static void write_dict(jsb *b, const jdict *d, int depth) {
     jsb_putc(b, '{');
     for (size_t i = 0; i < d->n; i++) {
         if (i) jsb_puts(b, ", ");
-        jwrite_repr(b, d->keys[i]);
+        write_repr_at(b, d->keys[i], depth + 1);
         jsb_puts(b, ": ");
-        jwrite_repr(b, d->vals[i]);
+        write_repr_at(b, d->vals[i], depth + 1);
     }
     jsb_putc(b, '}');
 }
 
-static void write_common(jsb *b, jv v) {
+static void write_common(jsb *b, jv v, int depth) {
     char buf[32];
+    if (too_deep(b, depth)) return;
     if (jv_is_iterator(v)) {
         jsb_printf(b, "<%s object>", jv_type_name(v));
         return;
@@ -150,9 +164,9 @@ static void write_common(jsb *b, jv v) {
     case JV_INT: jsb_printf(b, "%lld", (long long)v.i); break;
     case JV_FLOAT: jfloat_repr(v.f, buf); jsb_puts(b, buf); break;
     case JV_LIST:
-    case JV_TUPLE: write_seq(b, v); break;
-    case JV_DICT: write_dict(b, v.d); break;
-    case JV_NAMESPACE: jsb_puts(b, "<Namespace "); write_dict(b, v.d); jsb_putc(b, '>'); break;
+    case JV_TUPLE: write_seq(b, v, depth); break;
+    case JV_DICT: write_dict(b, v.d, depth); break;
+    case JV_NAMESPACE: jsb_puts(b, "<Namespace "); write_dict(b, v.d, depth); jsb_putc(b, '>'); break;
     case JV_FUNC: jsb_printf(b, "<function %s>", v.fn->name ? v.fn->name : "?"); break;
     case JV_LOOP:
         jsb_printf(b, "<LoopContext %zu/%zu>", v.loop->index0 + 1, v.loop->items->n);
@@ -161,13 +175,15 @@ static void write_common(jsb *b, jv v) {
     }
 }
 
-void jwrite_str(jsb *b, jv v) { write_common(b, v); }
+void jwrite_str(jsb *b, jv v) { write_common(b, v, 0); }
 
-void jwrite_repr(jsb *b, jv v) {
+static void write_repr_at(jsb *b, jv v, int depth) {
     if (v.type == JV_STR) write_str_repr(b, v);
     else if (v.type == JV_UNDEFINED) jsb_puts(b, "Undefined");
-    else write_common(b, v);
+    else write_common(b, v, depth);
 }
+
+void jwrite_repr(jsb *b, jv v) { write_repr_at(b, v, 0); }
 
 jv jto_str(jctx *c, jv v) {
     if (v.type == JV_STR) return v;

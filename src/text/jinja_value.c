@@ -141,23 +141,28 @@ bool jv_truthy(jv v) {
     }
 }
 
-static bool seq_equal(const jlist *a, const jlist *b) {
+static bool equal_at(jv a, jv b, int depth);
+
+static bool seq_equal(const jlist *a, const jlist *b, int depth) {
     if (a->n != b->n) return false;
     for (size_t i = 0; i < a->n; i++)
-        if (!jv_equal(a->items[i], b->items[i])) return false;
+        if (!equal_at(a->items[i], b->items[i], depth + 1)) return false;
     return true;
 }
 
-static bool dict_equal(const jdict *a, const jdict *b) {
+static bool dict_equal(const jdict *a, const jdict *b, int depth) {
     if (a->n != b->n) return false;
     for (size_t i = 0; i < a->n; i++) {
         long j = jdict_find(b, a->keys[i]);
-        if (j < 0 || !jv_equal(a->vals[i], b->vals[j])) return false;
+        if (j < 0 || !equal_at(a->vals[i], b->vals[j], depth + 1)) return false;
     }
     return true;
 }
 
-bool jv_equal(jv a, jv b) {
+bool jv_equal(jv a, jv b) { return equal_at(a, b, 0); }
+
+/* Python ==; past JV_MAX_NESTING levels, distinct containers are unequal. */
+static bool equal_at(jv a, jv b, int depth) {
     if (jv_is_number(a) && jv_is_number(b)) {
         if (a.type == JV_FLOAT || b.type == JV_FLOAT) return jv_as_double(a) == jv_as_double(b);
         int64_t x = a.type == JV_BOOL ? a.b : a.i, y = b.type == JV_BOOL ? b.b : b.i;
@@ -170,8 +175,8 @@ bool jv_equal(jv a, jv b) {
     case JV_NONE: return true;
     case JV_STR: return a.len == b.len && !memcmp(a.s, b.s, a.len);
     case JV_LIST:
-    case JV_TUPLE: return a.l == b.l || seq_equal(a.l, b.l);
-    case JV_DICT: return a.d == b.d || dict_equal(a.d, b.d);
+    case JV_TUPLE: return a.l == b.l || (depth < JV_MAX_NESTING && seq_equal(a.l, b.l, depth));
+    case JV_DICT: return a.d == b.d || (depth < JV_MAX_NESTING && dict_equal(a.d, b.d, depth));
     case JV_NAMESPACE: return a.d == b.d;
     case JV_FUNC: return a.fn == b.fn;
     case JV_LOOP: return a.loop == b.loop;

@@ -118,6 +118,10 @@ void jdict_set(jarena *a, jdict *d, jv key, jv val);
 
 /* ---- Python semantics ---------------------------------------------------- */
 
+/* Containers nested deeper than this are not printed or compared (Python
+ * raises RecursionError); templates can build such values in a loop. */
+#define JV_MAX_NESTING 500
+
 bool jv_truthy(jv v);
 /* Python ==. */
 bool jv_equal(jv a, jv b);
