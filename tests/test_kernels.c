@@ -10,7 +10,7 @@
 #include "core/kernels.h"
 #include "test.h"
 
-static const char *const isas[] = {"avx512", "avx2", "scalar"};
+static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rng_u32(void) {

@@ -12,7 +12,7 @@
 #include "io/npy.h"
 #include "test.h"
 
-static const char *const isas[] = {"avx512", "avx2", "scalar"};
+static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
 
 typedef struct qcase {
     npy_array wq, scales, biases;

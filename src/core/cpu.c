@@ -67,12 +67,14 @@ static const vlm_kernel_table *table_named(const char *isa) {
     if (!strcmp(isa, "avx2") && f->avx2 && f->fma && f->f16c) return &vlm_kernels_avx2;
     if (!strcmp(isa, "avx512") && f->avx512f && f->avx512bw && f->avx512vl && f->fma && f->f16c)
         return &vlm_kernels_avx512;
+#elif defined(__aarch64__)
+    if (!strcmp(isa, "neon") && vlm_cpu()->neon) return &vlm_kernels_neon;
 #endif
     return NULL;
 }
 
 static const vlm_kernel_table *best_table(void) {
-    static const char *const order[] = {"avx512", "avx2", "scalar"};
+    static const char *const order[] = {"avx512", "avx2", "neon", "scalar"};
     const char *env = getenv("VLM_KERNELS");
     if (env && table_named(env)) return table_named(env);
     for (size_t i = 0; i < sizeof order / sizeof *order; i++)

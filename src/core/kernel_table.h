@@ -94,6 +94,8 @@ extern const vlm_kernel_table vlm_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const vlm_kernel_table vlm_kernels_avx2;
 extern const vlm_kernel_table vlm_kernels_avx512;
+#elif defined(__aarch64__)
+extern const vlm_kernel_table vlm_kernels_neon;
 #endif
 
 #endif

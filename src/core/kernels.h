@@ -53,7 +53,7 @@ const vlm_cpu_features *vlm_cpu(void);
 /* Force the scalar reference path everywhere (tests, debugging). */
 void vlm_kernels_force_scalar(int on);
 const char *vlm_kernels_isa(void);   /* "avx512", "avx2", "neon", "scalar" */
-/* Use the named kernel set ("avx512", "avx2", "scalar"); returns 0 (and
+/* Use the named kernel set ("avx512", "avx2", "neon", "scalar"); returns 0 (and
  * changes nothing) when it is not compiled in or the CPU lacks it. The
  * environment variable VLM_KERNELS picks the initial set the same way. */
 int vlm_kernels_select(const char *isa);

@@ -22,6 +22,7 @@
 #include <math.h>
 
 #define GEMM_NR (2 * LANES)
+_Static_assert(GEMM_MR == 6 || GEMM_MR == 8 || GEMM_MR == 12, "GEMM_MR must be 6, 8 or 12");
 #define SIMD_INLINE static inline __attribute__((always_inline))
 
 /* ---- dot / axpy ----------------------------------------------------------- */
@@ -315,8 +316,11 @@ static void gemm_tile_rows(int64_t mr, int64_t kc, const float *a, int64_t lda, 
     switch (mr) {
 #define TILE_CASE(n) case n: gemm_tile_fixed(kc, a, lda, panel, c, ldc, accumulate, n); break;
     TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
-#if GEMM_MR > 6
-    TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
+#if GEMM_MR >= 8
+    TILE_CASE(7) TILE_CASE(8)
+#endif
+#if GEMM_MR >= 12
+    TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
 #endif
 #undef TILE_CASE
     default: break;
