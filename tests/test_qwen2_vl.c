@@ -627,6 +627,11 @@ static void test_unknown_model_type(void) {
     expect_load_error(&o, VLM_ERR_UNSUPPORTED, "qwen2_5_vl");
     CHECK(strstr(vlm_last_error(), "qwen9_vl") != NULL);
     CHECK(model_arch_find("qwen2_vl") && model_arch_find("qwen2_5_vl") && !model_arch_find("x"));
+    // every type the error message lists is in the registry
+    char list[256];
+    snprintf(list, sizeof list, "%s", model_arch_supported());
+    for (char *save = NULL, *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+        CHECKF(model_arch_find(t) != NULL, "listed type %s is not registered", t);
 }
 
 static void test_missing_tensor(void) {
