@@ -252,7 +252,9 @@ static int run_benchmark(const char *dir, int threads, int json) {
     if (vlm_model_load(dir, &opts, &m)) return cli_fail("bench", NULL);
     r.load_s = now_seconds() - t0;
     r.threads = vlm_get_num_threads();
+    fprintf(stderr, "vlm bench: loaded in %.3f s; encoding a %dx%d image...\n", r.load_s, IMAGE_SIDE, IMAGE_SIDE);
     int rc = measure_image_encode(m, &r);
+    if (!rc) fprintf(stderr, "vlm bench: prefill %d tokens, decode %d...\n", PREFILL_TOKENS, DECODE_TOKENS);
     if (!rc) rc = measure_text(m, &r);
     if (!rc) {
         r.peak_rss_mb = peak_rss_mb();  /* before the bandwidth probe touches anything else */
