@@ -5,7 +5,8 @@
  * output (or the error) Python Jinja2 produced for them, set up as
  * transformers sets it up (make_engine_cases.py regenerates it);
  * hfjs_cases.json adds ~50 real model templates and ~160 snippets from
- * huggingface.js's tests, also rendered by Python Jinja2. Each is
+ * huggingface.js's tests and ollama_cases.json ~95 GGUF chat templates,
+ * also rendered by Python Jinja2. Each is
  * rendered here and compared byte for byte; errors must carry Jinja2's
  * exception name and message. The rest covers what only vlm has: syntax
  * error positions, the safety limits against hostile templates, and
@@ -68,6 +69,10 @@ static void test_jinja2_cases(void) { CHECK(run_case_file(DIR "engine_cases.json
 /* Real chat templates of ~50 models and language snippets collected by
  * huggingface.js's Jinja tests; expected outputs from Python Jinja2. */
 static void test_hfjs_cases(void) { CHECK(run_case_file(DIR "hfjs_cases.json") >= 200); }
+
+/* ~95 distinct GGUF chat templates (npm @huggingface/ollama-utils) x four
+ * message sets, expected outputs and errors from Python Jinja2. */
+static void test_ollama_cases(void) { CHECK(run_case_file(DIR "ollama_cases.json") >= 380); }
 
 /* Syntax errors name the template, line and column. */
 static void test_syntax_errors(void) {
@@ -233,6 +238,7 @@ static void test_load_dir(void) {
 void run_tests(void) {
     RUN(test_jinja2_cases);
     RUN(test_hfjs_cases);
+    RUN(test_ollama_cases);
     RUN(test_syntax_errors);
     RUN(test_runtime_error_position);
     RUN(test_limits);
