@@ -416,6 +416,13 @@ static void test_expand_image_tokens(void) {
     int32_t two[4] = {1009, 1012, 1012, 1010};
     CHECK(m->arch->expand_image_tokens(m, two, 4, im, &out, &n_out) == VLM_ERR_INVALID_ARGUMENT);
     CHECK(strstr(vlm_last_error(), "2 image placeholder") != NULL);
+    // a grid the 2x2 merge cannot tile, and a grid that disagrees with pixel_values
+    f.im.grid_thw[0][1] = 7;
+    CHECK(m->arch->expand_image_tokens(m, prompt, 5, im, &out, &n_out) == VLM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(vlm_last_error(), "multiples of 2") != NULL);
+    f.im.grid_thw[0][1] = 4;
+    CHECK(m->arch->expand_image_tokens(m, prompt, 5, im, &out, &n_out) == VLM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(vlm_last_error(), "pixel_values has 96 rows") != NULL);
     fixture_close(&f);
 }
 
