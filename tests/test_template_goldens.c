@@ -103,10 +103,19 @@ static void test_all_goldens(void) {
 }
 
 /* A 20-turn Qwen2-VL conversation with an image per user turn. */
+static double seconds_since(const struct timespec *a) {
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) * 1e-9;
+}
+
 static void test_qwen2_vl_20_turn_speed(void) {
     char *src = test_read_file(DIR "qwen2_vl.jinja", NULL);
     vlm_template *t = NULL;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_OK(vlm_template_compile(src, "qwen2_vl", &t));
+    fprintf(stderr, "  qwen2_vl compile: %.4f ms (once per model)\n", seconds_since(&t0) * 1e3);
     free(src);
     if (!t) return;
     cJSON *msgs = cJSON_CreateArray();
@@ -133,16 +142,14 @@ static void test_qwen2_vl_20_turn_speed(void) {
     char *json = cJSON_PrintUnformatted(vars);
     cJSON_Delete(vars);
     const int reps = 200;
-    struct timespec a, b;
     char *out = NULL;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int r = 0; r < reps; r++) {
         vlm_free(out);
         out = NULL;
         CHECK_OK(vlm_template_render_json(t, json, &out));
     }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    double ms = ((double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) * 1e-6) / reps;
+    double ms = seconds_since(&t0) * 1e3 / reps;
     fprintf(stderr, "  qwen2_vl 20-turn render: %.4f ms (JSON parse + render, mean of %d)\n", ms, reps);
     CHECK(out && strstr(out, "<|im_start|>assistant\n") != NULL);
     size_t images = 0;

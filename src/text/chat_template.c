@@ -6,6 +6,7 @@
  * tokenizer_config.json's chat_template, a string or a named list).
  */
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,8 @@ void vlm_template_set_time(vlm_template *t, int64_t unix_seconds) {
 
 void vlm_template_set_limits(vlm_template *t, const vlm_template_limits *l) {
     if (!t || !l) return;
-    if (l->max_output_bytes) t->limits.max_output = l->max_output_bytes;
+    if (l->max_output_bytes) /* string values hold 32-bit lengths */
+        t->limits.max_output = l->max_output_bytes < UINT32_MAX ? l->max_output_bytes : UINT32_MAX;
     if (l->max_memory_bytes) t->limits.max_memory = l->max_memory_bytes;
     if (l->max_steps) t->limits.max_steps = l->max_steps;
     if (l->max_depth) t->limits.max_depth = l->max_depth;

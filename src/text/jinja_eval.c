@@ -88,12 +88,12 @@ vlm_status jargs_check(jctx *c, const jnode *at, const jargs *a, const char *fn,
 /* ---- scopes -------------------------------------------------------------- */
 
 jscope *jscope_new(jctx *c, jscope *parent) {
-    static jscope refused; /* after an arena failure; never written (cap 0) */
+    /* Handed out after an arena failure, which is sticky: with capacity 0
+     * every jscope_set needs memory it cannot get, so this is never written
+     * and the render stops at its next status check. */
+    static jscope refused;
     jscope *s = jarena_calloc(c->arena, 1, sizeof *s);
-    if (!s) {
-        refused.parent = parent;
-        return &refused;
-    }
+    if (!s) return &refused;
     s->parent = parent;
     return s;
 }

@@ -1,6 +1,10 @@
 /*
  * jinja_value.c — value constructors, list/dict storage and the Python
  * rules for truthiness, equality and type names (see jinja_value.h).
+ *
+ * The two static empty containers below are what constructors return once
+ * the render arena has failed; they are never written (see fresh_list), so
+ * concurrent renders on different threads can share them.
  */
 #include "text/jinja_value.h"
 

@@ -52,8 +52,10 @@ static vlm_status encode_words(encoder *e, const char *s, size_t len, bool at_st
 static vlm_status encode_text(encoder *e, const char *s, size_t len, bool at_start) {
     const vlm_tokenizer *t = e->tok;
     if (t->has_normalizer) {
-        vlm_status st = tok_normalize(&t->normalizer, &e->m, s, len, &e->normalized);
+        bool moved = false;
+        vlm_status st = tok_normalize(&t->normalizer, &e->m, s, len, &e->normalized, &moved);
         if (st) return st;
+        at_start = at_start && !moved;
         s = e->normalized.data ? e->normalized.data : "";
         len = e->normalized.len;
     }

@@ -167,9 +167,12 @@ typedef struct tok_normalizer {
 
 vlm_status tok_normalizer_from_json(const tj_node *node, tok_normalizer *out, int depth);
 void tok_normalizer_free(tok_normalizer *n);
-/* Normalize s into out (replacing its contents). */
+/* Normalize s into out (replacing its contents). *moved_start (may be
+ * NULL) is set when the output no longer begins at the input's offset 0
+ * (leading text stripped or replaced by nothing), which matters to
+ * Metaspace's prepend_scheme "first". */
 vlm_status tok_normalize(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len,
-                         tok_buf *out);
+                         tok_buf *out, bool *moved_start);
 
 /* ---- pre-tokenizers ---- */
 

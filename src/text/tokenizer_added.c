@@ -183,7 +183,7 @@ vlm_status tok_added_build(tok_added *a, const tok_normalizer *normalizer) {
         const tok_added_token *t = &a->tokens[i];
         if (!t->normalized || !normalizer) {
             st = trie_insert(&a->raw_trie, t->content, t->len, (int32_t)i);
-        } else if (!(st = tok_normalize(normalizer, &m, t->content, t->len, &norm))) {
+        } else if (!(st = tok_normalize(normalizer, &m, t->content, t->len, &norm, NULL))) {
             st = trie_insert(&a->norm_trie, norm.data, norm.len, (int32_t)i);
         }
     }

@@ -3,11 +3,12 @@
  * a time, emit only text that can no longer change, so that everything
  * emitted (plus the flush) equals vlm_tokenizer_decode of all the ids.
  *
- * Like tokenizers' DecodeStream, it decodes a small window — the ids of
- * the last emitted chunk (context for decoders that treat the first token
- * specially: Metaspace, Strip after Fuse) plus the new ones — and emits
- * what the window's text adds beyond the already emitted part. It holds
- * back while:
+ * Like tokenizers' DecodeStream, it decodes a small window — context ids
+ * already emitted, then the new ones — and emits what the window's text
+ * adds beyond the context's text. The context is the last emitted ids,
+ * extended back until its text is long enough that decoders acting on the
+ * first token or first characters (Metaspace, Strip after Fuse) cannot
+ * reach the new text. It holds back while:
  *   - the text ends in an incomplete character (U+FFFD at the end);
  *   - the last token is a "<0xNN>" byte and the decoder has ByteFallback:
  *     a byte run decodes as a whole (invalid runs give one U+FFFD per
@@ -32,6 +33,7 @@ struct vlm_detokenizer {
     tok_buf window;      /* decode of the whole window */
     tok_buf held;        /* raw text waiting for the clean-up to settle */
     tok_buf out;         /* returned to the caller */
+    size_t min_context;  /* bytes of context text to keep */
 };
 
 vlm_status vlm_detokenizer_new(const vlm_tokenizer *tok, bool skip_special, vlm_detokenizer **out) {
@@ -40,6 +42,9 @@ vlm_status vlm_detokenizer_new(const vlm_tokenizer *tok, bool skip_special, vlm_
     if (!*out) return VLM_ERR_OUT_OF_MEMORY;
     (*out)->tok = tok;
     (*out)->skip_special = skip_special;
+    (*out)->min_context = 16;
+    for (size_t i = 0; i < tok->decoder.n_steps; i++)
+        if (tok->decoder.steps[i].type == DEC_STRIP) (*out)->min_context += 4 * tok->decoder.steps[i].strip_start;
     return VLM_OK;
 }
 
@@ -99,12 +104,19 @@ static vlm_status advance(vlm_detokenizer *d, bool final) {
     if (!extends || (!final && ends_incomplete(&d->window))) return VLM_OK;
     st = tok_buf_append(&d->held, d->window.data + d->context.len, d->window.len - d->context.len);
     if (st) return st;
-    /* the ids just emitted become the context */
-    memmove(d->ids, d->ids + d->n_context, (d->n_ids - d->n_context) * sizeof *d->ids);
-    d->n_ids -= d->n_context;
+    /* the ids just emitted become the context, with earlier ones while
+     * its text is short */
+    size_t keep = d->n_context;
+    for (;;) {
+        d->context.len = 0;
+        st = tok_decode_ids(d->tok, d->ids + keep, d->n_ids - keep, false, false, &d->context);
+        if (st || keep == 0 || d->context.len >= d->min_context) break;
+        keep--;
+    }
+    memmove(d->ids, d->ids + keep, (d->n_ids - keep) * sizeof *d->ids);
+    d->n_ids -= keep;
     d->n_context = d->n_ids;
-    d->context.len = 0;
-    return tok_decode_ids(d->tok, d->ids, d->n_ids, false, false, &d->context);
+    return st;
 }
 
 vlm_status vlm_detokenizer_push(vlm_detokenizer *d, int32_t id, const char **text) {

@@ -157,11 +157,12 @@ static vlm_status lowercase(const char *s, size_t len, tok_buf *out) {
 }
 
 static vlm_status replace(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len,
-                          tok_buf *out) {
+                          tok_buf *out, bool *moved_start) {
     size_t pos = 0, ms, me;
     size_t clen = strlen(n->content);
     vlm_status st;
     while (tok_pattern_find(&n->pattern, m, s, len, pos, &ms, &me)) {
+        if (ms == 0 && clen == 0) *moved_start = true;
         if ((st = tok_buf_append(out, s + pos, ms - pos)) || (st = tok_buf_append(out, n->content, clen)))
             return st;
         pos = me;
@@ -169,7 +170,7 @@ static vlm_status replace(const tok_normalizer *n, tok_matcher *m, const char *s
     return tok_buf_append(out, s + pos, len - pos);
 }
 
-static vlm_status strip(const tok_normalizer *n, const char *s, size_t len, tok_buf *out) {
+static vlm_status strip(const tok_normalizer *n, const char *s, size_t len, tok_buf *out, bool *moved_start) {
     size_t start = 0, end = len;
     if (n->strip_left)
         while (start < len) {
@@ -185,11 +186,14 @@ static vlm_status strip(const tok_normalizer *n, const char *s, size_t len, tok_
             if (!unicode_is_white_space(utf8_next(s, &j))) break;
             end = i;
         }
+    if (start > 0) *moved_start = true;
     return tok_buf_append(out, s + start, end - start);
 }
 
 vlm_status tok_normalize(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len,
-                         tok_buf *out) {
+                         tok_buf *out, bool *moved_start) {
+    bool ignored = false;
+    if (!moved_start) moved_start = &ignored;
     out->len = 0;
     switch (n->type) {
     case NORM_NFC:
@@ -201,13 +205,13 @@ vlm_status tok_normalize(const tok_normalizer *n, tok_matcher *m, const char *s,
         vlm_status st = len ? tok_buf_append(out, n->content, strlen(n->content)) : VLM_OK;
         return st ? st : tok_buf_append(out, s, len);
     }
-    case NORM_REPLACE: return replace(n, m, s, len, out);
-    case NORM_STRIP: return strip(n, s, len, out);
+    case NORM_REPLACE: return replace(n, m, s, len, out, moved_start);
+    case NORM_STRIP: return strip(n, s, len, out, moved_start);
     case NORM_SEQUENCE: {
         vlm_status st = tok_buf_append(out, s, len);
         tok_buf tmp = {0};
         for (size_t i = 0; !st && i < n->n_children; i++) {
-            st = tok_normalize(&n->children[i], m, out->data, out->len, &tmp);
+            st = tok_normalize(&n->children[i], m, out->data, out->len, &tmp, moved_start);
             tok_buf swap = *out;
             *out = tmp;
             tmp = swap;
