@@ -36,10 +36,10 @@ static vlm_status push_id(encoder *e, int32_t id) {
 }
 
 /* Pre-tokenize normalized text and run the model on each word. */
-static vlm_status encode_words(encoder *e, const char *s, size_t len, bool at_start) {
+static vlm_status encode_words(encoder *e, const char *s, size_t len, size_t start_span) {
     const vlm_tokenizer *t = e->tok;
     tok_pieces_clear(&e->pieces);
-    vlm_status st = tok_pieces_push(&e->pieces, s, len, at_start);
+    vlm_status st = tok_pieces_push(&e->pieces, s, len, start_span);
     if (!st && t->has_pretokenizer) st = tok_pretokenize(&t->pretokenizer, &e->m, &e->pieces, &e->tmp);
     for (size_t i = 0; !st && i < e->pieces.n; i++)
         st = bpe_tokenize(&t->bpe, e->bpe, tok_piece_str(&e->pieces, i), e->pieces.items[i].len, &e->ids, &e->n_ids,
@@ -49,24 +49,22 @@ static vlm_status encode_words(encoder *e, const char *s, size_t len, bool at_st
 
 /* A stretch of input without raw-matched added tokens: normalize, split
  * out the normalized added tokens, encode the rest. */
-static vlm_status encode_text(encoder *e, const char *s, size_t len, bool at_start) {
+static vlm_status encode_text(encoder *e, const char *s, size_t len, size_t span) {
     const vlm_tokenizer *t = e->tok;
     if (t->has_normalizer) {
-        bool moved = false;
-        vlm_status st = tok_normalize(&t->normalizer, &e->m, s, len, &e->normalized, &moved);
+        vlm_status st = tok_normalize(&t->normalizer, &e->m, s, len, &e->normalized, &span);
         if (st) return st;
-        at_start = at_start && !moved;
         s = e->normalized.data ? e->normalized.data : "";
         len = e->normalized.len;
     }
-    if (!t->added.norm_trie.n_nodes) return len ? encode_words(e, s, len, at_start) : VLM_OK;
+    if (!t->added.norm_trie.n_nodes) return len ? encode_words(e, s, len, span) : VLM_OK;
     size_t first = e->n_segs; /* sub-segments go after the raw segments */
     vlm_status st = tok_added_split(&t->added, true, s, len, &e->segs, &e->n_segs, &e->cap_segs);
     size_t last = e->n_segs;
     for (size_t i = first; !st && i < last; i++) {
         tok_segment seg = e->segs[i];
         if (seg.id >= 0) st = push_id(e, seg.id);
-        else st = encode_words(e, s + seg.start, seg.end - seg.start, at_start && seg.start == 0);
+        else st = encode_words(e, s + seg.start, seg.end - seg.start, seg.start < span ? span - seg.start : 0);
     }
     e->n_segs = first;
     return st;
@@ -78,7 +76,8 @@ static vlm_status encode_all(encoder *e, const char *text, size_t len) {
     for (size_t i = 0; !st && i < n; i++) {
         tok_segment seg = e->segs[i];
         if (seg.id >= 0) st = push_id(e, seg.id);
-        else st = encode_text(e, text + seg.start, seg.end - seg.start, seg.start == 0);
+        else st = encode_text(e, text + seg.start, seg.end - seg.start,
+                              seg.start == 0 ? utf8_len((unsigned char)text[0]) : 0);
     }
     return st;
 }

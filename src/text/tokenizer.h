@@ -63,11 +63,14 @@ vlm_status tok_buf_append(tok_buf *b, const char *s, size_t n);
 void tok_buf_free(tok_buf *b);
 
 /* A list of strings stored back to back in one buffer: pre-tokenizer
- * pieces and decoder token lists. `at_start` marks a piece that begins at
- * offset 0 of the original input (Metaspace's prepend_scheme "first"). */
+ * pieces and decoder token lists. `start_span` counts the bytes at the
+ * start of a piece that stand for the input's first character (original
+ * offset 0, as tokenizers' alignments track it through normalization and
+ * pre-tokenization): a piece with start_span > 0 starts at offset 0, which
+ * is what Metaspace's prepend_scheme "first" asks. */
 typedef struct tok_piece {
     size_t off, len;
-    bool at_start;
+    size_t start_span;
 } tok_piece;
 
 typedef struct tok_pieces {
@@ -76,9 +79,9 @@ typedef struct tok_pieces {
     size_t n, cap;
 } tok_pieces;
 
-vlm_status tok_pieces_push(tok_pieces *p, const char *s, size_t len, bool at_start);
+vlm_status tok_pieces_push(tok_pieces *p, const char *s, size_t len, size_t start_span);
 /* Make the text appended to p->text since offset `start` one piece. */
-vlm_status tok_pieces_close(tok_pieces *p, size_t start, bool at_start);
+vlm_status tok_pieces_close(tok_pieces *p, size_t start, size_t start_span);
 void tok_pieces_clear(tok_pieces *p);
 void tok_pieces_free(tok_pieces *p);
 static inline const char *tok_piece_str(const tok_pieces *p, size_t i) {
@@ -167,12 +170,11 @@ typedef struct tok_normalizer {
 
 vlm_status tok_normalizer_from_json(const tj_node *node, tok_normalizer *out, int depth);
 void tok_normalizer_free(tok_normalizer *n);
-/* Normalize s into out (replacing its contents). *moved_start (may be
- * NULL) is set when the output no longer begins at the input's offset 0
- * (leading text stripped or replaced by nothing), which matters to
- * Metaspace's prepend_scheme "first". */
+/* Normalize s into out (replacing its contents). *start_span (may be
+ * NULL): on entry the bytes of s standing for the original first
+ * character, on return those of the output (0 when it was stripped). */
 vlm_status tok_normalize(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len,
-                         tok_buf *out, bool *moved_start);
+                         tok_buf *out, size_t *start_span);
 
 /* ---- pre-tokenizers ---- */
 

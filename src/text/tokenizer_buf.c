@@ -47,7 +47,7 @@ void tok_buf_free(tok_buf *b) {
     memset(b, 0, sizeof *b);
 }
 
-vlm_status tok_pieces_close(tok_pieces *p, size_t start, bool at_start) {
+vlm_status tok_pieces_close(tok_pieces *p, size_t start, size_t start_span) {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
         tok_piece *items = vlm_realloc(p->items, cap * sizeof *items);
@@ -55,14 +55,14 @@ vlm_status tok_pieces_close(tok_pieces *p, size_t start, bool at_start) {
         p->items = items;
         p->cap = cap;
     }
-    p->items[p->n++] = (tok_piece){start, p->text.len - start, at_start};
+    p->items[p->n++] = (tok_piece){start, p->text.len - start, start_span};
     return VLM_OK;
 }
 
-vlm_status tok_pieces_push(tok_pieces *p, const char *s, size_t len, bool at_start) {
+vlm_status tok_pieces_push(tok_pieces *p, const char *s, size_t len, size_t start_span) {
     size_t start = p->text.len;
     vlm_status st = tok_buf_append(&p->text, s, len);
-    return st ? st : tok_pieces_close(p, start, at_start);
+    return st ? st : tok_pieces_close(p, start, start_span);
 }
 
 void tok_pieces_clear(tok_pieces *p) {

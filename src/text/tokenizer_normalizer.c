@@ -156,21 +156,28 @@ static vlm_status lowercase(const char *s, size_t len, tok_buf *out) {
     return VLM_OK;
 }
 
-static vlm_status replace(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len,
-                          tok_buf *out, bool *moved_start) {
-    size_t pos = 0, ms, me;
+/* Replace matches by the content; content stands where its match began,
+ * and text deleted at the very start moves the start away (span 0). */
+static vlm_status replace(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len, tok_buf *out,
+                          size_t *span) {
+    size_t pos = 0, ms, me, in_span = *span, out_span = 0;
     size_t clen = strlen(n->content);
+    bool start_kept = true;
     vlm_status st;
     while (tok_pattern_find(&n->pattern, m, s, len, pos, &ms, &me)) {
-        if (ms == 0 && clen == 0) *moved_start = true;
+        if (ms == 0 && clen == 0) start_kept = false;
+        if (pos < in_span) out_span += (ms < in_span ? ms : in_span) - pos;
+        if (ms < in_span) out_span += clen;
         if ((st = tok_buf_append(out, s + pos, ms - pos)) || (st = tok_buf_append(out, n->content, clen)))
             return st;
         pos = me;
     }
+    if (pos < in_span) out_span += in_span - pos;
+    *span = start_kept ? out_span : 0;
     return tok_buf_append(out, s + pos, len - pos);
 }
 
-static vlm_status strip(const tok_normalizer *n, const char *s, size_t len, tok_buf *out, bool *moved_start) {
+static vlm_status strip(const tok_normalizer *n, const char *s, size_t len, tok_buf *out, size_t *span) {
     size_t start = 0, end = len;
     if (n->strip_left)
         while (start < len) {
@@ -186,32 +193,49 @@ static vlm_status strip(const tok_normalizer *n, const char *s, size_t len, tok_
             if (!unicode_is_white_space(utf8_next(s, &j))) break;
             end = i;
         }
-    if (start > 0) *moved_start = true;
+    *span = start > 0 ? 0 : (*span < end ? *span : end);
     return tok_buf_append(out, s + start, end - start);
 }
 
-vlm_status tok_normalize(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len,
-                         tok_buf *out, bool *moved_start) {
-    bool ignored = false;
-    if (!moved_start) moved_start = &ignored;
+/* Normal forms and lowercasing rewrite character by character: the first
+ * character's bytes become the rewrite of the first span bytes alone. */
+static vlm_status per_character(const tok_normalizer *n, const char *s, size_t len, tok_buf *out, size_t *span) {
+    vlm_status st = n->type == NORM_LOWERCASE ? lowercase(s, len, out) : unicode_form(n->type, s, len, out);
+    if (st || *span == 0 || *span >= len) {
+        if (*span >= len) *span = out->len;
+        return st;
+    }
+    tok_buf head = {0};
+    st = n->type == NORM_LOWERCASE ? lowercase(s, *span, &head) : unicode_form(n->type, s, *span, &head);
+    *span = head.len;
+    tok_buf_free(&head);
+    return st;
+}
+
+vlm_status tok_normalize(const tok_normalizer *n, tok_matcher *m, const char *s, size_t len, tok_buf *out,
+                         size_t *start_span) {
+    size_t ignored = 0;
+    size_t *span = start_span ? start_span : &ignored;
     out->len = 0;
     switch (n->type) {
     case NORM_NFC:
     case NORM_NFD:
     case NORM_NFKC:
-    case NORM_NFKD: return unicode_form(n->type, s, len, out);
-    case NORM_LOWERCASE: return lowercase(s, len, out);
+    case NORM_NFKD:
+    case NORM_LOWERCASE: return per_character(n, s, len, out, span);
     case NORM_PREPEND: {
-        vlm_status st = len ? tok_buf_append(out, n->content, strlen(n->content)) : VLM_OK;
+        size_t plen = strlen(n->content);
+        vlm_status st = len ? tok_buf_append(out, n->content, plen) : VLM_OK;
+        if (len && *span) *span += plen; /* prepended text stands for the first character */
         return st ? st : tok_buf_append(out, s, len);
     }
-    case NORM_REPLACE: return replace(n, m, s, len, out, moved_start);
-    case NORM_STRIP: return strip(n, s, len, out, moved_start);
+    case NORM_REPLACE: return replace(n, m, s, len, out, span);
+    case NORM_STRIP: return strip(n, s, len, out, span);
     case NORM_SEQUENCE: {
         vlm_status st = tok_buf_append(out, s, len);
         tok_buf tmp = {0};
         for (size_t i = 0; !st && i < n->n_children; i++) {
-            st = tok_normalize(&n->children[i], m, out->data, out->len, &tmp, moved_start);
+            st = tok_normalize(&n->children[i], m, out->data, out->len, &tmp, span);
             tok_buf swap = *out;
             *out = tmp;
             tmp = swap;

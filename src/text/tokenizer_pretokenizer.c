@@ -230,7 +230,7 @@ static vlm_status emit_split(const char *s, const tok_piece *piece, span_list *l
         span sp = l->items[k];
         if (sp.match || sp.end == sp.start) continue; /* removed, or empty */
         vlm_status st = tok_pieces_push(out, s + sp.start, sp.end - sp.start,
-                                        piece->at_start && sp.start == 0);
+                                        sp.start < piece->start_span ? piece->start_span - sp.start : 0);
         if (st) return st;
     }
     return VLM_OK;
@@ -238,38 +238,44 @@ static vlm_status emit_split(const char *s, const tok_piece *piece, span_list *l
 
 /* ---- ByteLevel and Metaspace transforms ---- */
 
-static vlm_status byte_level_map(const tok_pretokenizer *p, const char *s, size_t len, bool at_start,
+/* Map bytes to the byte-level alphabet; span counts input bytes standing
+ * for the first character and becomes the count of their output bytes. */
+static vlm_status byte_level_map(const tok_pretokenizer *p, const char *s, size_t len, size_t span,
                                  tok_pieces *out) {
     tok_buf *t = &out->text;
     vlm_status st = tok_buf_reserve(t, len * 2);
     if (st) return st;
     size_t start = t->len;
+    size_t out_span = 0;
     for (size_t i = 0; i < len; i++) {
         uint8_t b = (uint8_t)s[i];
         memcpy(t->data + t->len, p->byte_utf8[b], 2);
         t->len += p->byte_utf8_len[b];
+        if (i < span) out_span += p->byte_utf8_len[b];
     }
     t->data[t->len] = 0;
-    return tok_pieces_close(out, start, at_start);
+    return tok_pieces_close(out, start, out_span);
 }
 
 static vlm_status byte_level_piece(const tok_pretokenizer *p, tok_matcher *m, const char *s,
                                    size_t len, const tok_piece *piece, span_list *spans,
                                    tok_buf *scratch, tok_pieces *out) {
     vlm_status st;
+    size_t first = piece->start_span;
     if (p->add_prefix_space && (len == 0 || s[0] != ' ')) {
         scratch->len = 0;
         if ((st = tok_buf_append(scratch, " ", 1)) || (st = tok_buf_append(scratch, s, len))) return st;
         s = scratch->data;
         len = scratch->len;
+        if (first) first++; /* the space stands for the first character too */
     }
-    if (!p->use_regex) return len ? byte_level_map(p, s, len, piece->at_start, out) : VLM_OK;
+    if (!p->use_regex) return len ? byte_level_map(p, s, len, first, out) : VLM_OK;
     spans->n = 0;
     if ((st = pattern_spans(&p->pattern, m, s, len, false, spans))) return st;
     for (size_t k = 0; k < spans->n; k++) {
         span sp = spans->items[k];
         if (sp.end > sp.start &&
-            (st = byte_level_map(p, s + sp.start, sp.end - sp.start, piece->at_start && sp.start == 0, out)))
+            (st = byte_level_map(p, s + sp.start, sp.end - sp.start, sp.start < first ? first - sp.start : 0, out)))
             return st;
     }
     return VLM_OK;
@@ -283,13 +289,16 @@ static vlm_status metaspace_piece(const tok_pretokenizer *p, const char *s, size
     scratch->len = 0;
     bool starts_with_rep = len > 0 && (s[0] == ' ' || (len >= rlen && memcmp(s, rep, rlen) == 0));
     bool prepend = !starts_with_rep && (p->prepend_scheme == PREPEND_ALWAYS ||
-                                        (p->prepend_scheme == PREPEND_FIRST && piece->at_start));
+                                        (p->prepend_scheme == PREPEND_FIRST && piece->start_span));
     vlm_status st = prepend ? tok_buf_append(scratch, rep, rlen) : VLM_OK;
-    for (size_t i = 0; !st && i < len; i++)
+    size_t first = 0;
+    for (size_t i = 0; !st && i < len; i++) {
         st = s[i] == ' ' ? tok_buf_append(scratch, rep, rlen) : tok_buf_append(scratch, s + i, 1);
+        if (i + 1 == piece->start_span) first = scratch->len; /* output of the first character */
+    }
     if (st) return st;
-    tok_piece whole = {0, scratch->len, piece->at_start};
-    if (!p->split) return scratch->len ? tok_pieces_push(out, scratch->data, scratch->len, piece->at_start) : VLM_OK;
+    tok_piece whole = {0, scratch->len, first};
+    if (!p->split) return scratch->len ? tok_pieces_push(out, scratch->data, scratch->len, first) : VLM_OK;
     tok_pattern lit = {.literal = (char *)rep, .literal_len = rlen};
     spans->n = 0;
     if ((st = pattern_spans(&lit, NULL, scratch->data, scratch->len, false, spans))) return st;
