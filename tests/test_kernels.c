@@ -138,6 +138,10 @@ static void test_linear_quantized(void) {
             check_linear(&t, what);
             free_weight(&t);
         }
+    /* rows of more groups than the GEMV converts scales for at once (512) */
+    test_weight t = make_quant(4, 32, VLM_DTYPE_BF16, 6, 32 * 520);
+    check_linear(&t, "q4 g32 long rows");
+    free_weight(&t);
 }
 
 /* A GEMM big enough for several panels and K blocks, with a ragged edge. */

@@ -13,6 +13,11 @@
  * driver permutes x the same way once per call (linear_code_block()).
  * Every other weight (dense, 3/5/6 bits, groups smaller than a block)
  * uses the natural column order.
+ *
+ * 4-bit GEMV saves a shift per byte: it converts each byte v = e + 16 o
+ * (even code e, odd code o) whole, and its low nibble e, and uses
+ * x_e e + x_o o = (x_o / 16) v + (x_e - x_o / 16) e; the driver prepares
+ * x accordingly (prepare_q4_gemv in linear.c).
  */
 #ifndef VLM_CORE_KERNEL_TABLE_H
 #define VLM_CORE_KERNEL_TABLE_H

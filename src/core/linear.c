@@ -131,6 +131,17 @@ static void permute_x(float *dst, const float *x, int64_t n, int64_t block, int 
             for (int64_t l = 0; l < lanes; l++) dst[b0 + j * lanes + l] = x[b0 + l * per + j];
 }
 
+/* x of 4-bit GEMV, from code order: even slot x_e - x_o/16, odd slot x_o/16
+ * (see kernel_table.h). */
+static void prepare_q4_gemv(float *xp, int64_t n, int64_t lanes) {
+    for (int64_t b0 = 0; b0 < n; b0 += 2 * lanes)
+        for (int64_t l = 0; l < lanes; l++) {
+            float xe = xp[b0 + l], xo = xp[b0 + lanes + l];
+            xp[b0 + l] = xe - xo * 0.0625f;
+            xp[b0 + lanes + l] = xo * 0.0625f;
+        }
+}
+
 /* ---- GEMV: stream W once per call ---------------------------------------- */
 
 typedef struct gemv_job {
@@ -221,7 +232,7 @@ static void gemm_task(void *ctx, int64_t b0, int64_t b1) {
 /* x in the table's code order plus per-group sums; NULL when x can be used
  * as is (dense weights). Returns 0 on allocation failure. */
 static int prepare_x(const vlm_kernel_table *t, const vlm_weight *w, const float *x, int64_t m,
-                     float **buf, const float **xo, const float **xsum) {
+                     int gemv, float **buf, const float **xo, const float **xsum) {
     *buf = NULL;
     *xo = x;
     *xsum = NULL;
@@ -240,8 +251,10 @@ static int prepare_x(const vlm_kernel_table *t, const vlm_weight *w, const float
     *xsum = sums;
     if (block) {
         float *xp = sums + m * groups;
-        for (int64_t i = 0; i < m; i++)
+        for (int64_t i = 0; i < m; i++) {
             permute_x(xp + i * w->cols, x + i * w->cols, w->cols, block, 8 / w->bits);
+            if (gemv && w->bits == 4) prepare_q4_gemv(xp + i * w->cols, w->cols, t->lanes);
+        }
         *xo = xp;
     }
     return 1;
@@ -252,7 +265,7 @@ void vlm_linear(float *y, const float *x, int64_t m, const vlm_weight *w, const 
     const vlm_kernel_table *t = vlm_kernels_active();
     float *buf;
     const float *xo, *xsum;
-    if (!prepare_x(t, w, x, m, &buf, &xo, &xsum)) {
+    if (!prepare_x(t, w, x, m, m < GEMM_MIN_M, &buf, &xo, &xsum)) {
         vlm_linear_ref(y, x, m, w, bias); /* out of memory: slow but correct */
         return;
     }

@@ -169,6 +169,13 @@ static float dense_scalar(vlm_dtype dtype, const void *base, int64_t i) {
     return ((const float *)base)[i];
 }
 
+/* n elements of an F32/F16/BF16 array from start, as f32. */
+static void to_f32(vlm_dtype dtype, const void *base, int64_t start, int64_t n, float *out) {
+    int64_t k = 0;
+    for (; k + LANES <= n; k += LANES) vstore(out + k, load_dense(dtype, base, start + k));
+    for (; k < n; k++) out[k] = dense_scalar(dtype, base, start + k);
+}
+
 /* y for NROWS consecutive W rows starting at r, one x row. */
 SIMD_INLINE void gemv_dense_rows(const vlm_gemv_args *a, vlm_dtype dtype, int64_t r, int64_t i,
                                  const int NROWS) {
@@ -208,7 +215,18 @@ SIMD_INLINE void unpack_block(const uint8_t *bytes, const int BITS, VF *codes) {
     }
 }
 
-/* y for NROWS W rows from r, one x row: per group s*sum(x q) + b*sum(x). */
+/* GEMV form of a 4-bit block: low nibbles and whole bytes (kernel_table.h). */
+SIMD_INLINE void unpack_block_q4_gemv(const uint8_t *bytes, VF *codes) {
+    VI v = vload_u8(bytes);
+    codes[0] = vcvt(vand(v, vset1i(15)));
+    codes[1] = vcvt(v);
+}
+
+enum { GEMV_GROUP_CHUNK = 512 }; /* groups whose scales are converted at once */
+
+/* y for NROWS W rows from r, one x row: per group s*sum(x q) + b*sum(x).
+ * Scales and biases are converted to f32 a chunk of groups at a time, so
+ * the inner loop only broadcasts a float per group and row. */
 SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, int64_t r, int64_t i, const int BITS,
                                  const int NROWS) {
     const int PER = 8 / BITS;
@@ -217,21 +235,29 @@ SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, int64_t r, int64_t i, c
     const float *x = a->x + i * w->cols, *xsum = a->xsum + i * groups;
     const uint8_t *rows = (const uint8_t *)w->data + r * row_bytes;
     VF acc[4] = {vzero(), vzero(), vzero(), vzero()};
-    float bias_terms[4] = {0, 0, 0, 0};
-    for (int64_t g = 0; g < groups; g++) {
-        VF part[4] = {vzero(), vzero(), vzero(), vzero()};
-        for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += LANES * PER) {
-            VF xv[4];
-            for (int j = 0; j < PER; j++) xv[j] = vload(x + k + j * LANES);
-            for (int rr = 0; rr < NROWS; rr++) {
-                VF codes[4];
-                unpack_block(rows + rr * row_bytes + k * BITS / 8, BITS, codes);
-                for (int j = 0; j < PER; j++) part[rr] = vfma(codes[j], xv[j], part[rr]);
+    float bias_terms[4] = {0, 0, 0, 0}, sb[4 * GEMV_GROUP_CHUNK];
+    for (int64_t g0 = 0; g0 < groups; g0 += GEMV_GROUP_CHUNK) {
+        int64_t ng = groups - g0 < GEMV_GROUP_CHUNK ? groups - g0 : GEMV_GROUP_CHUNK;
+        for (int rr = 0; rr < NROWS; rr++)
+            to_f32(w->scale_dtype, w->scales, (r + rr) * groups + g0, ng, sb + rr * ng);
+        for (int64_t g = g0; g < g0 + ng; g++) {
+            VF part[4] = {vzero(), vzero(), vzero(), vzero()};
+            for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += LANES * PER) {
+                VF xv[4];
+                for (int j = 0; j < PER; j++) xv[j] = vload(x + k + j * LANES);
+                for (int rr = 0; rr < NROWS; rr++) {
+                    VF codes[4];
+                    const uint8_t *bytes = rows + rr * row_bytes + (uint64_t)k * BITS / 8;
+                    if (BITS == 4) unpack_block_q4_gemv(bytes, codes);
+                    else unpack_block(bytes, BITS, codes);
+                    for (int j = 0; j < PER; j++) part[rr] = vfma(codes[j], xv[j], part[rr]);
+                }
             }
+            for (int rr = 0; rr < NROWS; rr++) acc[rr] = vfma(vset1(sb[rr * ng + g - g0]), part[rr], acc[rr]);
         }
         for (int rr = 0; rr < NROWS; rr++) {
-            acc[rr] = vfma(vset1(linear_group_scale(w, r + rr, g)), part[rr], acc[rr]);
-            bias_terms[rr] += linear_group_bias(w, r + rr, g) * xsum[g];
+            to_f32(w->scale_dtype, w->biases, (r + rr) * groups + g0, ng, sb + rr * ng);
+            bias_terms[rr] += simd_dot(sb + rr * ng, xsum + g0, ng);
         }
     }
     for (int rr = 0; rr < NROWS; rr++)
@@ -282,9 +308,7 @@ static void simd_dequant(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1,
         else dequant_quant(w, r, k0, k1, out, 8);
         return;
     }
-    int64_t k = k0, base = r * w->cols;
-    for (; k + LANES <= k1; k += LANES) vstore(out + k - k0, load_dense(w->dtype, w->data, base + k));
-    for (; k < k1; k++) out[k - k0] = dense_scalar(w->dtype, w->data, base + k);
+    to_f32(w->dtype, w->data, r * w->cols + k0, k1 - k0, out);
 }
 
 /* ---- GEMM micro-kernel: MR x rows by 2*LANES W rows, 2*MR accumulators ------ */
