@@ -114,6 +114,11 @@ vlm_status vlm_template_render_json(const vlm_template *t, const char *vars_json
     jctx c = {.arena = &arena, .src = &t->src, .out = &output, .limits = t->limits, .now = t->now};
     c.deadline = monotonic_now() + t->limits.max_seconds;
     c.root = jscope_new(&c, NULL);
+    /* transformers always passes these (tools/documents None, no generation
+     * prompt) before the special tokens and the caller's keywords */
+    jscope_set(&c, c.root, "tools", jv_none());
+    jscope_set(&c, c.root, "documents", jv_none());
+    jscope_set(&c, c.root, "add_generation_prompt", jv_bool(false));
     bind_special(&c, "bos_token", t->bos_token);
     bind_special(&c, "eos_token", t->eos_token);
     jv vars = jv_dict_new(&arena, 0);
