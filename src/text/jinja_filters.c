@@ -575,23 +575,16 @@ FILTER(length) {
     return VLM_OK;
 }
 
-FILTER(first) {
-    (void)a;
+/* first / last item, Undefined when there is none. */
+static vlm_status end_item(jctx *c, const jnode *at, jv v, bool last, jv *out) {
     jlist *items;
     TRY(need_undefined_ok(c, at, v));
     TRY(items_of(c, at, v, &items));
-    *out = items->n ? items->items[0] : jv_undefined(c->arena, JU_PLAIN, NULL, jv_none());
+    *out = items->n ? items->items[last ? items->n - 1 : 0] : jv_undefined(c->arena, JU_PLAIN, NULL, jv_none());
     return jarena_status(c);
 }
-
-FILTER(last) {
-    (void)a;
-    jlist *items;
-    TRY(need_undefined_ok(c, at, v));
-    TRY(items_of(c, at, v, &items));
-    *out = items->n ? items->items[items->n - 1] : jv_undefined(c->arena, JU_PLAIN, NULL, jv_none());
-    return jarena_status(c);
-}
+FILTER(first) { (void)a; return end_item(c, at, v, false, out); }
+FILTER(last) { (void)a; return end_item(c, at, v, true, out); }
 
 FILTER(list) {
     (void)a;

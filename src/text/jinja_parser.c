@@ -663,6 +663,14 @@ static vlm_status end_block(parser *P, const char *name) {
     return expect_type(P, JT_BLOCK_END, "end of statement block");
 }
 
+/* `%}`, the statements up to `{% end %}`, and that end tag. */
+static vlm_status block_body(parser *P, const char *end, jnodes *body) {
+    const char *const ends[] = {end, NULL};
+    TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
+    TRY(parse_body(P, ends, body));
+    return end_block(P, end);
+}
+
 static vlm_status parse_if(parser *P, uint32_t pos, jnode **out) {
     static const char *const ends[] = {"elif", "else", "endif", NULL};
     NEW(n, JN_IF, pos);
@@ -683,19 +691,17 @@ static vlm_status parse_if(parser *P, uint32_t pos, jnode **out) {
         return VLM_OK; /* the nested if consumed endif */
     }
     if (is_name(t, "else")) {
-        static const char *const endif[] = {"endif", NULL};
         advance(P);
-        TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
-        TRY(parse_body(P, endif, &n->if_.orelse));
+        TRY(block_body(P, "endif", &n->if_.orelse));
+    } else {
+        TRY(end_block(P, "endif"));
     }
-    TRY(end_block(P, "endif"));
     *out = n;
     return VLM_OK;
 }
 
 static vlm_status parse_for(parser *P, uint32_t pos, jnode **out) {
     static const char *const ends[] = {"else", "endfor", NULL};
-    static const char *const endfor[] = {"endfor", NULL};
     NEW(n, JN_FOR, pos);
     TRY(parse_assign_target(P, end_in, false, &n->for_.target));
     TRY(expect_name(P, "in"));
@@ -710,10 +716,10 @@ static vlm_status parse_for(parser *P, uint32_t pos, jnode **out) {
     TRY(parse_body(P, ends, &n->for_.body));
     if (is_name(cur(P), "else")) {
         advance(P);
-        TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
-        TRY(parse_body(P, endfor, &n->for_.orelse));
+        TRY(block_body(P, "endfor", &n->for_.orelse));
+    } else {
+        TRY(end_block(P, "endfor"));
     }
-    TRY(end_block(P, "endfor"));
     *out = n;
     return VLM_OK;
 }
@@ -732,7 +738,6 @@ static vlm_status parse_filter_chain(parser *P, jnode **out) {
 }
 
 static vlm_status parse_set(parser *P, uint32_t pos, jnode **out) {
-    static const char *const endset[] = {"endset", NULL};
     jnode *target;
     TRY(parse_assign_target(P, end_none, true, &target));
     if (is_op(cur(P), "=")) {
@@ -750,9 +755,7 @@ static vlm_status parse_set(parser *P, uint32_t pos, jnode **out) {
         advance(P);
         TRY(parse_filter_chain(P, &n->set_block.filter));
     }
-    TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
-    TRY(parse_body(P, endset, &n->set_block.body));
-    TRY(end_block(P, "endset"));
+    TRY(block_body(P, "endset", &n->set_block.body));
     *out = n;
     return VLM_OK;
 }
@@ -791,45 +794,35 @@ static vlm_status parse_params(parser *P, jparams *params) {
 }
 
 static vlm_status parse_macro(parser *P, uint32_t pos, jnode **out) {
-    static const char *const ends[] = {"endmacro", NULL};
     NEW(n, JN_MACRO, pos);
     if (cur(P)->type != JT_NAME) return unexpected(P, "a macro name");
     n->macro.name = name_of(P, cur(P));
     advance(P);
     TRY(parse_params(P, &n->macro.params));
-    TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
-    TRY(parse_body(P, ends, &n->macro.body));
-    TRY(end_block(P, "endmacro"));
+    TRY(block_body(P, "endmacro", &n->macro.body));
     *out = n;
     return VLM_OK;
 }
 
 static vlm_status parse_call_block(parser *P, uint32_t pos, jnode **out) {
-    static const char *const ends[] = {"endcall", NULL};
     NEW(n, JN_CALL_BLOCK, pos);
     if (is_op(cur(P), "(")) TRY(parse_params(P, &n->call_block.params));
     TRY(parse_expression(P, true, &n->call_block.call));
     if (n->call_block.call->kind != JN_CALL) return fail(P, cur(P), "expected call");
-    TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
-    TRY(parse_body(P, ends, &n->call_block.body));
-    TRY(end_block(P, "endcall"));
+    TRY(block_body(P, "endcall", &n->call_block.body));
     *out = n;
     return VLM_OK;
 }
 
 static vlm_status parse_filter_block(parser *P, uint32_t pos, jnode **out) {
-    static const char *const ends[] = {"endfilter", NULL};
     NEW(n, JN_FILTER_BLOCK, pos);
     TRY(parse_filter_chain(P, &n->filter_block.filter));
-    TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
-    TRY(parse_body(P, ends, &n->filter_block.body));
-    TRY(end_block(P, "endfilter"));
+    TRY(block_body(P, "endfilter", &n->filter_block.body));
     *out = n;
     return VLM_OK;
 }
 
 static vlm_status parse_with(parser *P, uint32_t pos, jnode **out) {
-    static const char *const ends[] = {"endwith", NULL};
     NEW(n, JN_WITH, pos);
     nodevec targets = {0}, values = {0};
     while (cur(P)->type != JT_BLOCK_END) {
@@ -841,21 +834,16 @@ static vlm_status parse_with(parser *P, uint32_t pos, jnode **out) {
         TRY(nodevec_push(P, &targets, t));
         TRY(nodevec_push(P, &values, v));
     }
-    advance(P);
     n->with.targets = nodevec_done(&targets);
     n->with.values = nodevec_done(&values);
-    TRY(parse_body(P, ends, &n->with.body));
-    TRY(end_block(P, "endwith"));
+    TRY(block_body(P, "endwith", &n->with.body));
     *out = n;
     return VLM_OK;
 }
 
 static vlm_status parse_generation(parser *P, uint32_t pos, jnode **out) {
-    static const char *const ends[] = {"endgeneration", NULL};
     NEW(n, JN_SCOPE_BODY, pos);
-    TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
-    TRY(parse_body(P, ends, &n->body));
-    TRY(end_block(P, "endgeneration"));
+    TRY(block_body(P, "endgeneration", &n->body));
     *out = n;
     return VLM_OK;
 }
