@@ -132,6 +132,8 @@ static void test_limits(void) {
         "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
         /* one huge repetition */
         "{{ 'x' * 100000000000 }}",
+        /* endless recursive loop */
+        "{% for x in [1] recursive %}{{ loop([x]) }}{% endfor %}",
         /* a value nested 100000 deep, then printed */
         "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
         /* exponential macro fan-out */

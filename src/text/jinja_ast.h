@@ -116,6 +116,7 @@ struct jnode {
         struct {
             jnode *target, *iter, *filter;
             jnodes body, orelse;
+            bool recursive; /* loop(items) renders the loop again, one level deeper */
         } for_;
         struct { jnode *target, *value; } set;
         struct { jnode *target; jnode *filter; jnodes body; } set_block;

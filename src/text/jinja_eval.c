@@ -269,8 +269,30 @@ static vlm_status call_macro(jctx *c, const jnode *at, const jfunc *f, const jar
     return st;
 }
 
+/* loop(items) inside a `for ... recursive`: the loop's output for items. */
+static vlm_status call_loop(jctx *c, const jnode *at, const jloop *loop, const jargs *args, jv *out) {
+    if (!loop->node->for_.recursive)
+        return jraise(c, at, "TypeError", "The loop must have the 'recursive' marker to be called recursively.");
+    if (args->n_pos != 1 || args->n_kw)
+        return jraise(c, at, "TypeError", "loop() takes exactly one argument (%zu given)", args->n_pos + args->n_kw);
+    if (++c->depth > c->limits.max_depth) {
+        c->depth--;
+        return vlm_error(VLM_ERR_LIMIT, "%s: recursive loop nested deeper than %d", c->src->name, c->limits.max_depth);
+    }
+    jsb buf;
+    jsb_init(&buf, c->arena, c->limits.max_output);
+    jsb *saved = c->out;
+    c->out = &buf;
+    vlm_status st = jrun_for(c, loop->scope, loop->node, args->pos[0], loop->depth + 1);
+    c->out = saved;
+    c->depth--;
+    *out = jsb_value(&buf);
+    return st;
+}
+
 vlm_status jcall_value(jctx *c, const jnode *at, jv callee, const jargs *args, jv *out) {
     if (callee.type == JV_UNDEFINED) return jraise_undefined(c, at, callee);
+    if (callee.type == JV_LOOP) return call_loop(c, at, callee.loop, args, out);
     if (callee.type != JV_FUNC) return jraise(c, at, "TypeError", "'%s' object is not callable", jv_type_name(callee));
     const jfunc *f = callee.fn;
     if (f->kind == JF_BUILTIN) return f->fn(c, at, f->self, args, out);

@@ -51,11 +51,9 @@ static vlm_status exec_output(jctx *c, jscope *s, const jnode *n) {
 }
 
 /* Items of a for loop after its inline `if` filter. */
-static vlm_status loop_items(jctx *c, jscope *s, const jnode *n, jlist **items) {
-    jv iter;
-    vlm_status st = jeval(c, s, n->for_.iter, &iter);
+static vlm_status loop_items(jctx *c, jscope *s, const jnode *n, jv iter, jlist **items) {
+    vlm_status st = jiterate(c, n, iter, items);
     if (st) return st;
-    if ((st = jiterate(c, n, iter, items))) return st;
     if (!n->for_.filter) return VLM_OK;
     jv kept = jv_list_new(c->arena, (*items)->n);
     for (size_t i = 0; i < (*items)->n; i++) {
@@ -70,14 +68,17 @@ static vlm_status loop_items(jctx *c, jscope *s, const jnode *n, jlist **items) 
     return jarena_status(c);
 }
 
-static vlm_status exec_for(jctx *c, jscope *s, const jnode *n) {
+vlm_status jrun_for(jctx *c, jscope *s, const jnode *n, jv iterable, int depth) {
     jlist *items;
-    vlm_status st = loop_items(c, s, n, &items);
+    vlm_status st = loop_items(c, s, n, iterable, &items);
     if (st) return st;
     if (items->n == 0) return jexec_body(c, s, &n->for_.orelse);
     jloop *loop = jarena_calloc(c->arena, 1, sizeof *loop);
     if (!loop) return jarena_status(c);
     loop->items = items;
+    loop->depth = depth;
+    loop->node = n;
+    loop->scope = s;
     jv loop_value = {.type = JV_LOOP, .loop = loop};
     for (size_t i = 0; i < items->n; i++) {
         if ((st = jstep(c, n))) return st;
@@ -177,7 +178,11 @@ static vlm_status exec_stmt(jctx *c, jscope *s, const jnode *n) {
         if (st) return st;
         return jexec_body(c, s, jv_truthy(t) ? &n->if_.body : &n->if_.orelse);
     }
-    case JN_FOR: return exec_for(c, s, n);
+    case JN_FOR: {
+        jv iter;
+        vlm_status st = jeval(c, s, n->for_.iter, &iter);
+        return st ? st : jrun_for(c, s, n, iter, 1);
+    }
     case JN_SET: {
         jv v;
         vlm_status st = jeval(c, s, n->set.value, &v);

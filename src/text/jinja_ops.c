@@ -320,8 +320,8 @@ static jv loop_attr(jctx *c, const jloop *l, jv name, bool *found) {
     if (jv_str_eq_cstr(name, "first")) return jv_bool(i == 0);
     if (jv_str_eq_cstr(name, "last")) return jv_bool(i + 1 == n);
     if (jv_str_eq_cstr(name, "length")) return jv_int((int64_t)n);
-    if (jv_str_eq_cstr(name, "depth")) return jv_int(1);
-    if (jv_str_eq_cstr(name, "depth0")) return jv_int(0);
+    if (jv_str_eq_cstr(name, "depth")) return jv_int(l->depth);
+    if (jv_str_eq_cstr(name, "depth0")) return jv_int(l->depth - 1);
     if (jv_str_eq_cstr(name, "previtem"))
         return i > 0 ? l->items->items[i - 1] : jv_undefined(c->arena, JU_PLAIN, NULL, jv_none());
     if (jv_str_eq_cstr(name, "nextitem"))

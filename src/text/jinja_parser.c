@@ -710,8 +710,10 @@ static vlm_status parse_for(parser *P, uint32_t pos, jnode **out) {
         advance(P);
         TRY(parse_expression(P, true, &n->for_.filter));
     }
-    if (is_name(cur(P), "recursive"))
-        return fail(P, cur(P), "recursive for loops are not supported");
+    if (is_name(cur(P), "recursive")) {
+        advance(P);
+        n->for_.recursive = true;
+    }
     TRY(expect_type(P, JT_BLOCK_END, "end of statement block"));
     TRY(parse_body(P, ends, &n->for_.body));
     if (is_name(cur(P), "else")) {

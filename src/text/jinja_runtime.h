@@ -100,6 +100,8 @@ void jscope_set(jctx *c, jscope *s, const char *name, jv value);
 
 vlm_status jeval(jctx *c, jscope *s, const jnode *e, jv *out);
 vlm_status jexec_body(jctx *c, jscope *s, const jnodes *body);
+/* Run a for statement over an iterable at a recursion depth (1 = normal). */
+vlm_status jrun_for(jctx *c, jscope *s, const jnode *n, jv iterable, int depth);
 /* Call any callable value (macro, builtin, bound method). */
 vlm_status jcall_value(jctx *c, const jnode *at, jv callee, const jargs *args, jv *out);
 /* Render a body into a fresh string (for set blocks, filter blocks, macros). */
@@ -173,7 +175,10 @@ jv jfunc_builtin(jctx *c, const char *name, jbuiltin_fn fn, jv self);
 struct jloop {
     jlist *items;
     size_t index0;
-    jv last_changed; /* loop.changed() memory */
+    int depth;           /* 1 for the outermost run of a recursive loop */
+    const jnode *node;   /* the for statement (recursive calls rerun it) */
+    jscope *scope;       /* where it runs */
+    jv last_changed;     /* loop.changed() memory */
     bool has_changed;
 };
 
