@@ -859,10 +859,7 @@ FILTER(attr) {
     const jv *name = jarg(a, 0, "name");
     if (!name) return jraise(c, at, "TypeError", "attr() needs a name");
     if (v.type == JV_DICT && name->type == JV_STR) { /* attributes of a dict are its methods only */
-        jv tmp = jv_dict_new(c->arena, 0);
-        TRY(jgetattr(c, at, tmp, *name, out));
-        if (out->type == JV_FUNC) out->fn->self = v;
-        else *out = jv_undefined(c->arena, JU_ATTR, "dict object", *name);
+        if (!jmethod_value(c, v, *name, out)) *out = jv_undefined(c->arena, JU_ATTR, "dict object", *name);
         return jarena_status(c);
     }
     return jgetattr(c, at, v, *name, out);

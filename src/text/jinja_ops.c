@@ -330,9 +330,7 @@ static jv loop_attr(jctx *c, const jloop *l, jv name, bool *found) {
     return jv_none();
 }
 
-/* A method of obj's type as a bound callable, or an unsafe-undefined for
- * the mutating methods the immutable sandbox refuses. */
-static bool method_value(jctx *c, jv obj, jv name, jv *out) {
+bool jmethod_value(jctx *c, jv obj, jv name, jv *out) {
     char buf[32];
     if (name.len >= sizeof buf) return false;
     memcpy(buf, name.s, name.len);
@@ -350,7 +348,7 @@ static bool method_value(jctx *c, jv obj, jv name, jv *out) {
 
 vlm_status jgetattr(jctx *c, const jnode *at, jv obj, jv name, jv *out) {
     if (obj.type == JV_UNDEFINED) return jraise_undefined(c, at, obj);
-    if (name.type == JV_STR && method_value(c, obj, name, out)) return jarena_status(c);
+    if (name.type == JV_STR && jmethod_value(c, obj, name, out)) return jarena_status(c);
     if (obj.type == JV_DICT || obj.type == JV_NAMESPACE) {
         long i = jdict_find(obj.d, name);
         if (i >= 0) {

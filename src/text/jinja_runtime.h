@@ -117,6 +117,9 @@ vlm_status jcompare(jctx *c, const jnode *at, jop op, jv a, jv b, bool *out);
 vlm_status jorder(jctx *c, const jnode *at, jv a, jv b, bool case_insensitive, int *out);
 /* obj.attr and obj[key] with Jinja's sandboxed lookup rules. */
 vlm_status jgetattr(jctx *c, const jnode *at, jv obj, jv name, jv *out);
+/* obj's method `name` bound to obj (or the sandbox's unsafe-undefined for a
+ * mutating one); false when its type has no such method. */
+bool jmethod_value(jctx *c, jv obj, jv name, jv *out);
 vlm_status jgetitem(jctx *c, const jnode *at, jv obj, jv key, jv *out);
 vlm_status jslice(jctx *c, const jnode *at, jv obj, jv start, jv stop, jv step, jv *out);
 
