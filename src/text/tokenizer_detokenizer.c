@@ -87,9 +87,10 @@ static vlm_status release(vlm_detokenizer *d, bool all) {
     vlm_status st = tok_buf_append(&d->out, d->held.data ? d->held.data : "", n);
     if (st) return st;
     if (d->tok->clean_up_spaces) d->out.len = start + tok_clean_up_spaces(d->out.data + start, n);
+    if (!d->held.data) return VLM_OK;
     memmove(d->held.data, d->held.data + n, d->held.len - n);
     d->held.len -= n;
-    if (d->held.data) d->held.data[d->held.len] = 0;
+    d->held.data[d->held.len] = 0;
     return VLM_OK;
 }
 
