@@ -164,37 +164,46 @@ static void horizontal_ref_rows(void *ws, const resample_axis *ax, uint8_t *out,
 
 static void horizontal_ref_end(void *ws) { (void)ws; }
 
-static vlm_status vertical_ref(uint8_t *out, const uint8_t *in, int row_bytes,
-                               const resample_axis *ax) {
-    for (int i = 0; i < ax->out_size; i++) {
-        const int32_t *k = ax->fixed + (size_t)i * ax->ksize;
-        const uint8_t *src = in + (size_t)ax->first[i] * row_bytes;
-        uint8_t *dst = out + (size_t)i * row_bytes;
-        for (int b = 0; b < row_bytes; b++) {
-            int32_t ss = 1 << (RESAMPLE_PRECISION_BITS - 1);
-            for (int t = 0; t < ax->count[i]; t++) ss += src[(size_t)t * row_bytes + b] * k[t];
-            dst[b] = clip8(ss);
-        }
-    }
+static vlm_status vertical_ref_begin(const resample_axis *ax, void **ws) {
+    (void)ax;
+    *ws = NULL;
     return VLM_OK;
 }
 
-/* One implementation of the two passes. The horizontal pass keeps a
- * workspace across batches of rows (a streaming decoder feeds it). */
+static void vertical_ref_row(void *ws, const resample_axis *ax, int i, uint8_t *out,
+                             const uint8_t *const *rows, int row_bytes) {
+    (void)ws;
+    const int32_t *k = ax->fixed + (size_t)i * ax->ksize;
+    for (int b = 0; b < row_bytes; b++) {
+        int32_t ss = 1 << (RESAMPLE_PRECISION_BITS - 1);
+        for (int t = 0; t < ax->count[i]; t++) ss += rows[t][b] * k[t];
+        out[b] = clip8(ss);
+    }
+}
+
+static void vertical_ref_end(void *ws) { (void)ws; }
+
+/* One implementation of the two passes, each with a workspace kept across
+ * calls: the horizontal pass runs on batches of source rows, the vertical
+ * pass makes one output row from the rows of its window. */
 typedef struct rgb_passes {
     vlm_status (*h_begin)(const resample_axis *ax, int in_w, void **ws);
     void (*h_rows)(void *ws, const resample_axis *ax, uint8_t *out, const uint8_t *const *rows, int n);
     void (*h_end)(void *ws);
-    vlm_status (*vertical)(uint8_t *out, const uint8_t *in, int row_bytes, const resample_axis *ax);
+    vlm_status (*v_begin)(const resample_axis *ax, void **ws);
+    void (*v_row)(void *ws, const resample_axis *ax, int i, uint8_t *out, const uint8_t *const *rows,
+                  int row_bytes);
+    void (*v_end)(void *ws);
 } rgb_passes;
 
-static const rgb_passes passes_ref = {horizontal_ref_begin, horizontal_ref_rows,
-                                      horizontal_ref_end, vertical_ref};
+static const rgb_passes passes_ref = {horizontal_ref_begin, horizontal_ref_rows, horizontal_ref_end,
+                                      vertical_ref_begin,   vertical_ref_row,    vertical_ref_end};
 
 static const rgb_passes *passes_best(void) {
 #if defined(__x86_64__)
     static const rgb_passes passes_avx2 = {resample_h_avx2_begin, resample_h_avx2_rows,
-                                           resample_h_avx2_end, resample_vertical_rgb_avx2};
+                                           resample_h_avx2_end,   resample_v_avx2_begin,
+                                           resample_v_avx2_row,   resample_v_avx2_end};
     if (vlm_cpu()->avx2 && strcmp(vlm_kernels_isa(), "scalar")) return &passes_avx2;
 #endif
     return &passes_ref;
@@ -203,25 +212,36 @@ static const rgb_passes *passes_best(void) {
 /* ---- streaming separable resize (ImagingResampleInner) ---------------------- */
 
 /* PIL runs the horizontal pass over the source rows the vertical pass
- * reads, [y_first, y_last), then the vertical pass; a pass whose size is
- * unchanged is skipped. Here the horizontal pass runs on rows as they
- * arrive, so a decoder never needs to hold the full-size image. */
+ * reads, then the vertical pass; a pass whose size is unchanged is
+ * skipped. Here both run as rows arrive: each batch of source rows goes
+ * through the horizontal pass into a small ring, and every output row
+ * whose window is complete is made at once. Neither the full-size source
+ * nor the horizontally resampled image is ever held. */
+enum { STREAM_BATCH = 8 };
+
 struct resize_stream {
     const rgb_passes *p;
     resample_axis hx, vy;
-    void *h_ws;
+    void *h_ws, *v_ws;
     int in_w, in_h, out_w, out_h, need_h, need_v;
-    int y_first, y_last, next_y;
-    size_t temp_row_bytes;
-    uint8_t *temp;   /* rows [y_first, y_last) after the horizontal pass */
+    int next_y;          /* source rows received */
+    int next_out;        /* output rows made by the vertical pass */
+    size_t row_bytes;    /* a source row after the horizontal pass */
+    int ring_rows;       /* source row y lives in slot y % ring_rows */
+    uint8_t *ring;
+    const uint8_t **window;   /* the rows of one output's vertical taps */
+    vlm_image *out;
 };
 
 void resize_stream_free(resize_stream *s) {
     if (!s) return;
     if (s->h_ws) s->p->h_end(s->h_ws);
+    if (s->v_ws) s->p->v_end(s->v_ws);
     axis_free(&s->hx);
     axis_free(&s->vy);
-    free(s->temp);
+    free(s->ring);
+    free(s->window);
+    vlm_image_free(s->out);
     free(s);
 }
 
@@ -230,22 +250,22 @@ static vlm_status stream_new_with(int in_w, int in_h, int out_w, int out_h, resa
     *out = NULL;
     if (!resample_filter_name(filter) || filter == RESAMPLE_NEAREST)
         return vlm_error(VLM_ERR_INVALID_ARGUMENT, "no streaming resize for filter %d", (int)filter);
-    vlm_status st = image_check_size(out_w, out_h, "resize target");
-    if (st) return st;
     resize_stream *s = vlm_calloc(1, sizeof *s);
     if (!s) return VLM_ERR_OUT_OF_MEMORY;
     *s = (resize_stream){.p = p, .in_w = in_w, .in_h = in_h, .out_w = out_w, .out_h = out_h,
                          .need_h = out_w != in_w, .need_v = out_h != in_h};
+    s->row_bytes = (size_t)(s->need_h ? out_w : in_w) * 3;
     const resample_kernel *k = &kernels[filter];
-    if (!(st = axis_build(in_w, out_w, k, 1, &s->hx))) st = axis_build(in_h, out_h, k, 1, &s->vy);
+    vlm_status st = image_new(out_w, out_h, &s->out);
+    if (!st) st = axis_build(in_w, out_w, k, 1, &s->hx);
+    if (!st) st = axis_build(in_h, out_h, k, 1, &s->vy);
     if (!st && s->need_h) st = p->h_begin(&s->hx, in_w, &s->h_ws);
-    if (!st) {
-        s->y_first = s->need_v ? s->vy.first[0] : 0;
-        s->y_last = s->need_v ? s->vy.first[out_h - 1] + s->vy.count[out_h - 1] : in_h;
-        for (int i = 0; i < out_h; i++) s->vy.first[i] -= s->y_first;
-        s->temp_row_bytes = (size_t)(s->need_h ? out_w : in_w) * 3;
-        s->temp = image_alloc_large(s->temp_row_bytes * (size_t)(s->y_last - s->y_first));
-        if (!s->temp) st = VLM_ERR_OUT_OF_MEMORY;
+    if (!st && s->need_v) st = p->v_begin(&s->vy, &s->v_ws);
+    if (!st && s->need_v) {
+        s->ring_rows = s->vy.ksize + STREAM_BATCH;
+        s->ring = vlm_malloc(s->row_bytes * (size_t)s->ring_rows);
+        s->window = vlm_malloc(sizeof *s->window * (size_t)s->vy.ksize);
+        if (!s->ring || !s->window) st = VLM_ERR_OUT_OF_MEMORY;
     }
     if (st) {
         resize_stream_free(s);
@@ -260,42 +280,56 @@ vlm_status resize_stream_new(int in_w, int in_h, int out_w, int out_h, resample_
     return stream_new_with(in_w, in_h, out_w, out_h, filter, passes_best(), out);
 }
 
-vlm_status resize_stream_push(resize_stream *s, const uint8_t *const *rows, int n) {
-    int y = s->next_y;
-    if (n < 0 || n > s->in_h - y) return vlm_error(VLM_ERR_INTERNAL, "resize_stream: too many rows");
-    s->next_y += n;
-    int lo = y > s->y_first ? y : s->y_first, hi = y + n < s->y_last ? y + n : s->y_last;
-    if (lo >= hi) return VLM_OK;
-    uint8_t *dst = s->temp + (size_t)(lo - s->y_first) * s->temp_row_bytes;
+/* Where the horizontal pass puts source row y: the output image itself
+ * when there is no vertical pass, else its ring slot. */
+static uint8_t *stream_row(const resize_stream *s, int y) {
+    if (!s->need_v) return s->out->rgb + (size_t)y * s->row_bytes;
+    return s->ring + (size_t)(y % s->ring_rows) * s->row_bytes;
+}
+
+/* Source rows [y, y + n) (n <= STREAM_BATCH, one ring stretch) through the
+ * horizontal pass, or copied when the width is kept. */
+static void stream_horizontal(resize_stream *s, int y, const uint8_t *const *rows, int n) {
     if (s->need_h) {
-        s->p->h_rows(s->h_ws, &s->hx, dst, rows + (lo - y), hi - lo);
-    } else {
-        for (int r = lo; r < hi; r++) memcpy(dst + (size_t)(r - lo) * s->temp_row_bytes, rows[r - y], s->temp_row_bytes);
+        s->p->h_rows(s->h_ws, &s->hx, stream_row(s, y), rows, n);
+        return;
+    }
+    for (int r = 0; r < n; r++) memcpy(stream_row(s, y + r), rows[r], s->row_bytes);
+}
+
+/* Every output row whose window of source rows has fully arrived. */
+static void stream_vertical(resize_stream *s) {
+    while (s->need_v && s->next_out < s->out_h) {
+        int i = s->next_out, first = s->vy.first[i], n = s->vy.count[i];
+        if (first + n > s->next_y) return;
+        for (int t = 0; t < n; t++) s->window[t] = stream_row(s, first + t);
+        s->p->v_row(s->v_ws, &s->vy, i, s->out->rgb + (size_t)i * s->out_w * 3, s->window,
+                    s->out_w * 3);
+        s->next_out++;
+    }
+}
+
+vlm_status resize_stream_push(resize_stream *s, const uint8_t *const *rows, int n) {
+    if (n < 0 || n > s->in_h - s->next_y)
+        return vlm_error(VLM_ERR_INTERNAL, "resize_stream: too many rows");
+    while (n > 0) {
+        int y = s->next_y, m = n < STREAM_BATCH ? n : STREAM_BATCH;
+        if (s->need_v && y % s->ring_rows + m > s->ring_rows) m = s->ring_rows - y % s->ring_rows;
+        stream_horizontal(s, y, rows, m);
+        s->next_y += m;
+        rows += m;
+        n -= m;
+        stream_vertical(s);
     }
     return VLM_OK;
 }
 
 vlm_status resize_stream_finish(resize_stream *s, vlm_image **out) {
     *out = NULL;
-    if (s->next_y != s->in_h) return vlm_error(VLM_ERR_INTERNAL, "resize_stream: rows missing");
-    vlm_image *img = vlm_calloc(1, sizeof *img);
-    if (!img) return VLM_ERR_OUT_OF_MEMORY;
-    img->width = s->out_w;
-    img->height = s->out_h;
-    vlm_status st = VLM_OK;
-    if (!s->need_v) {
-        img->rgb = s->temp;   /* the horizontal output is the result */
-        s->temp = NULL;
-    } else if (!(img->rgb = image_alloc_large((size_t)s->out_w * s->out_h * 3))) {
-        st = VLM_ERR_OUT_OF_MEMORY;
-    } else {
-        st = s->p->vertical(img->rgb, s->temp, s->out_w * 3, &s->vy);
-    }
-    if (st) {
-        vlm_image_free(img);
-        return st;
-    }
-    *out = img;
+    if (s->next_y != s->in_h || (s->need_v && s->next_out != s->out_h))
+        return vlm_error(VLM_ERR_INTERNAL, "resize_stream: rows missing");
+    *out = s->out;
+    s->out = NULL;
     return VLM_OK;
 }
 

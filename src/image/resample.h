@@ -67,13 +67,15 @@ typedef struct resample_axis {
 
 /* AVX2 8-bit passes over interleaved RGB rows. Horizontal: begin makes a
  * workspace for the axis and source width; rows resamples n source rows
- * into n consecutive rows of ax->out_size pixels at out. Vertical: output
- * row i reads rows ax->first[i] .. + count[i] of `in` (row_bytes each). */
+ * into n consecutive rows of ax->out_size pixels at out. Vertical: row
+ * makes output row i (row_bytes) from the count[i] rows of its window. */
 vlm_status resample_h_avx2_begin(const resample_axis *ax, int in_w, void **ws);
 void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
                           const uint8_t *const *rows, int n);
 void resample_h_avx2_end(void *ws);
-vlm_status resample_vertical_rgb_avx2(uint8_t *out, const uint8_t *in, int row_bytes,
-                                      const resample_axis *ax);
+vlm_status resample_v_avx2_begin(const resample_axis *ax, void **ws);
+void resample_v_avx2_row(void *ws, const resample_axis *ax, int i, uint8_t *out,
+                         const uint8_t *const *rows, int row_bytes);
+void resample_v_avx2_end(void *ws);
 
 #endif

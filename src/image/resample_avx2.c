@@ -253,14 +253,13 @@ static inline void vertical_store16(uint8_t *dst, const __m256i acc[4]) {
 
 /* 32 output bytes at column b of output row i: tap pairs are two source
  * rows, byte-interleaved. A row past the window (odd count) has weight 0
- * and is replaced by the first row to stay inside the image. */
-static inline void vertical32(uint8_t *dst, const uint8_t *src, int row_bytes, int count,
+ * and is replaced by the first row of the pair. */
+static inline void vertical32(uint8_t *dst, const uint8_t *const *rows, size_t b, int count,
                               const int32_t *kh, const int32_t *kl) {
     __m256i x[4], y[4];
     for (int k = 0; k < 4; k++) x[k] = y[k] = _mm256_setzero_si256();
     for (int t = 0; t < count; t += 2) {
-        const uint8_t *ra = src + (size_t)t * row_bytes;
-        const uint8_t *rb = t + 1 < count ? ra + row_bytes : ra;
+        const uint8_t *ra = rows[t] + b, *rb = (t + 1 < count ? rows[t + 1] : rows[t]) + b;
         __m256i ch = _mm256_set1_epi32(kh[t / 2]), cl = _mm256_set1_epi32(kl[t / 2]);
         vertical_step(_mm_loadu_si128((const __m128i *)ra), _mm_loadu_si128((const __m128i *)rb), ch, cl, x);
         vertical_step(_mm_loadu_si128((const __m128i *)(ra + 16)),
@@ -270,26 +269,36 @@ static inline void vertical32(uint8_t *dst, const uint8_t *src, int row_bytes, i
     vertical_store16(dst + 16, y);
 }
 
-vlm_status resample_vertical_rgb_avx2(uint8_t *out, const uint8_t *in, int row_bytes,
-                                      const resample_axis *ax) {
-    split_taps s;
-    vlm_status st = split_taps_build(ax, &s);
-    if (st) return st;
-    for (int i = 0; i < ax->out_size; i++) {
-        const int32_t *k = ax->fixed + (size_t)i * ax->ksize;
-        const uint8_t *src = in + (size_t)ax->first[i] * row_bytes;
-        uint8_t *dst = out + (size_t)i * row_bytes;
-        int n = ax->count[i], b = 0;
-        for (; b + 32 <= row_bytes; b += 32)
-            vertical32(dst + b, src + b, row_bytes, n, s.hi + (size_t)i * s.pairs,
-                       s.lo + (size_t)i * s.pairs);
-        for (; b < row_bytes; b++) {
-            int32_t ss = HALF;
-            for (int t = 0; t < n; t++) ss += src[(size_t)t * row_bytes + b] * k[t];
-            int32_t v = ss >> RESAMPLE_PRECISION_BITS;
-            dst[b] = v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
-        }
+vlm_status resample_v_avx2_begin(const resample_axis *ax, void **ws) {
+    *ws = NULL;
+    split_taps *s = vlm_calloc(1, sizeof *s);
+    if (!s) return VLM_ERR_OUT_OF_MEMORY;
+    vlm_status st = split_taps_build(ax, s);
+    if (st) {
+        free(s);
+        return st;
     }
-    split_taps_free(&s);
+    *ws = s;
     return VLM_OK;
+}
+
+void resample_v_avx2_end(void *ws) {
+    if (!ws) return;
+    split_taps_free(ws);
+    free(ws);
+}
+
+void resample_v_avx2_row(void *ws, const resample_axis *ax, int i, uint8_t *out,
+                         const uint8_t *const *rows, int row_bytes) {
+    const split_taps *s = ws;
+    const int32_t *k = ax->fixed + (size_t)i * ax->ksize;
+    int n = ax->count[i], b = 0;
+    for (; b + 32 <= row_bytes; b += 32)
+        vertical32(out + b, rows, (size_t)b, n, s->hi + (size_t)i * s->pairs, s->lo + (size_t)i * s->pairs);
+    for (; b < row_bytes; b++) {
+        int32_t ss = HALF;
+        for (int t = 0; t < n; t++) ss += rows[t][b] * k[t];
+        int32_t v = ss >> RESAMPLE_PRECISION_BITS;
+        out[b] = v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+    }
 }
