@@ -69,7 +69,7 @@ static void free_weight(test_weight *t) {
 /* vlm_linear vs vlm_linear_ref on one weight, for several m, every kernel
  * set, 1 and 3 threads. Tolerance: 1e-5 of sum_k |x_k w_k| per output. */
 static void check_linear(const test_weight *t, const char *what) {
-    static const int64_t ms[] = {1, 2, 3, 5, 17};
+    static const int64_t ms[] = {1, 2, 3, 5, 7, 8, 17};
     const vlm_weight *w = &t->w;
     CHECK_OK(vlm_weight_validate(w));
     float *wf = malloc((size_t)(w->rows * w->cols) * sizeof(float));

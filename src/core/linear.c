@@ -19,7 +19,7 @@
 #include "core/kernel_table.h"
 
 enum {
-    GEMM_MIN_M = 4,     /* input rows from which the panel GEMM pays off */
+    GEMM_MIN_M = 8,     /* input rows from which unpacking W to panels pays off */
     GEMM_BLOCK_N = 64,  /* W rows per GEMM task (multiple of every gemm_nr) */
     GEMM_BLOCK_K = 256, /* columns per panel (multiple of every group size) */
     GEMV_ROW_QUAD = 4,  /* W rows a GEMV kernel call handles together */
@@ -189,19 +189,21 @@ typedef struct gemm_job {
     const float *bias;
 } gemm_job;
 
-/* Panels of nr W rows, k-major: panel[p][k][j] = W[n0 + p*nr + j][k0 + k]. */
+/* Panels of nr W rows, k-major: panel[p][k][j] = W[n0 + p*nr + j][k0 + k].
+ * Rows are unpacked nr at a time into rows[j][k] (L1), then written out
+ * in panel order; rows past the edge are zero. */
 static void gemm_pack_panels(const gemm_job *job, int64_t n0, int64_t nb, int64_t k0, int64_t kc,
                              float *panels) {
     int64_t nr = job->t->gemm_nr;
-    float wrow[GEMM_BLOCK_K];
-    for (int64_t j = 0; j < nb; j++) {
-        float *panel = panels + (j / nr) * GEMM_BLOCK_K * nr;
-        job->t->dequant(job->w, n0 + j, k0, k0 + kc, wrow);
-        for (int64_t k = 0; k < kc; k++) panel[k * nr + j % nr] = wrow[k];
-    }
-    for (int64_t j = nb; j % nr; j++) { /* zero padding of the last panel */
-        float *panel = panels + (j / nr) * GEMM_BLOCK_K * nr;
-        for (int64_t k = 0; k < kc; k++) panel[k * nr + j % nr] = 0.0f;
+    _Alignas(64) float rows[32 * GEMM_BLOCK_K]; /* nr <= 32 */
+    for (int64_t j0 = 0; j0 < nb; j0 += nr) {
+        float *panel = panels + (j0 / nr) * GEMM_BLOCK_K * nr;
+        for (int64_t j = 0; j < nr; j++) {
+            if (j0 + j < nb) job->t->dequant(job->w, n0 + j0 + j, k0, k0 + kc, rows + j * kc);
+            else memset(rows + j * kc, 0, (size_t)kc * sizeof(float));
+        }
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t j = 0; j < nr; j++) panel[k * nr + j] = rows[j * kc + k];
     }
 }
 

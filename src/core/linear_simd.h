@@ -194,12 +194,13 @@ SIMD_INLINE void gemv_dense_rows(const vlm_gemv_args *a, vlm_dtype dtype, int64_
     }
 }
 
+/* Rows outer, x rows inner: a quad of W rows stays in L1 for every x row. */
 SIMD_INLINE void gemv_dense(const vlm_gemv_args *a, vlm_dtype dtype, int64_t r0, int64_t r1) {
-    for (int64_t i = 0; i < a->m; i++) {
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) gemv_dense_rows(a, dtype, r, i, 4);
-        for (; r < r1; r++) gemv_dense_rows(a, dtype, r, i, 1);
-    }
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4)
+        for (int64_t i = 0; i < a->m; i++) gemv_dense_rows(a, dtype, r, i, 4);
+    for (; r < r1; r++)
+        for (int64_t i = 0; i < a->m; i++) gemv_dense_rows(a, dtype, r, i, 1);
 }
 
 /* ---- quantized weights (2/4/8 bits, code order) ----------------------------- */
@@ -265,11 +266,11 @@ SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, int64_t r, int64_t i, c
 }
 
 SIMD_INLINE void gemv_quant(const vlm_gemv_args *a, int64_t r0, int64_t r1, const int BITS) {
-    for (int64_t i = 0; i < a->m; i++) {
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) gemv_quant_rows(a, r, i, BITS, 4);
-        for (; r < r1; r++) gemv_quant_rows(a, r, i, BITS, 1);
-    }
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4)
+        for (int64_t i = 0; i < a->m; i++) gemv_quant_rows(a, r, i, BITS, 4);
+    for (; r < r1; r++)
+        for (int64_t i = 0; i < a->m; i++) gemv_quant_rows(a, r, i, BITS, 1);
 }
 
 static void simd_gemv(const vlm_gemv_args *a, int64_t r0, int64_t r1) {
