@@ -219,9 +219,18 @@ static vlm_status flush_merges(bpe_model *m, merge_batch *mb) {
         vlm_status st = merges_grow(&m->merges);
         if (st) return st;
     }
-    for (size_t k = 0; k < mb->n; k++) { /* fetch the merge map slots */
-        uint64_t key = ((uint64_t)(uint32_t)mb->q[3 * k].id << 32 | (uint32_t)mb->q[3 * k + 1].id) + 1;
+    if ((m->boundary_count + mb->n) * 2 > m->boundary_mask + 1) {
+        vlm_status st = boundary_grow(m);
+        if (st) return st;
+    }
+    for (size_t k = 0; k < mb->n; k++) { /* fetch the merge map and boundary slots */
+        const tok_lookup *q = &mb->q[3 * k];
+        uint64_t key = ((uint64_t)(uint32_t)q[0].id << 32 | (uint32_t)q[1].id) + 1;
         __builtin_prefetch(&m->merges.slots[tok_mix64(key) & m->merges.mask]);
+        if (q[0].alen && q[1].alen) {
+            uint64_t bkey = ((uint64_t)last_code_point(q[0].a, q[0].alen) << 32 | utf8_next(q[1].a, &(size_t){0})) + 1;
+            __builtin_prefetch(&m->boundary_keys[tok_mix64(bkey) & m->boundary_mask]);
+        }
     }
     for (size_t k = 0; k < mb->n; k++) {
         const tok_lookup *q = &mb->q[3 * k];
