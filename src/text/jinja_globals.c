@@ -1,7 +1,9 @@
 /*
- * jinja_globals.c — functions a template can call by name: Jinja's range,
- * namespace, dict, cycler-free basics, and the globals transformers adds
- * for chat templates: raise_exception(msg) and strftime_now(fmt).
+ * jinja_globals.c — functions a template can call by name: Jinja's range
+ * (with the sandbox's MAX_RANGE), namespace and dict, and the globals
+ * transformers adds for chat templates: raise_exception(msg) and
+ * strftime_now(fmt). Jinja's lipsum, cycler and joiner are not provided
+ * (using one is an UndefinedError); no known chat template calls them.
  */
 #include <string.h>
 #include <time.h>
