@@ -207,11 +207,12 @@ static void test_goldens_mistral_v1(void) { check_goldens("mistral_v1", false); 
  * (fixtures/tokenizers/synthetic/make_goldens.js): Metaspace first/always,
  * split or not; Digits, Punctuation, Whitespace(Split), Split behaviors and
  * invert; NFKC, NFD, Lowercase, Strip, regex Replace; Roberta/Template
- * post-processors; Metaspace, Strip, Replace decoders; lstrip, rstrip,
- * single_word and normalized added tokens; GPT-2 style ByteLevel. */
+ * post-processors; Metaspace, Strip, Replace, BPE decoders; lstrip,
+ * rstrip, single_word and normalized added tokens; GPT-2 style ByteLevel;
+ * BPE with a "##" continuing_subword_prefix or a "</w>" end_of_word_suffix. */
 static void test_goldens_synthetic(void) {
     static const char *const names[] = {"sp_metaspace_first", "sp_metaspace_always", "bl_gpt2", "bl_splits",
-                                        "bl_whitespace"};
+                                        "bl_whitespace", "wp_prefix", "bpe_suffix"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char name[64];
         snprintf(name, sizeof name, "synthetic/%s", names[i]);

@@ -214,8 +214,10 @@ const tok_added_token *tok_added_by_content(const tok_added *a, const char *s, s
 
 /* ---- splitting text around added tokens ---- */
 
-/* Rust regex \\w: alphabetic, marks, decimal digits, connector punctuation. */
+/* Rust regex \\w: alphabetic, marks, decimal digits, connector
+ * punctuation, the joiners U+200C/U+200D. */
 static bool is_word_char(uint32_t cp) {
+    if (cp == 0x200C || cp == 0x200D) return true;
     utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
     return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
            (c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME) || c == UTF8PROC_CATEGORY_ND ||

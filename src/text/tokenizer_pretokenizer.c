@@ -19,8 +19,11 @@
 /* GPT-2's pattern, used by ByteLevel when use_regex is true. */
 static const char GPT2_PATTERN[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-/* Whitespace pre-tokenizer: words and punctuation runs are kept. */
-static const char WHITESPACE_PATTERN[] = "\\w+|[^\\w\\s]+";
+/* Whitespace pre-tokenizer: words and punctuation runs are kept. It uses
+ * the Rust regex crate, whose \\w is Alphabetic, marks, decimal digits,
+ * connector punctuation and the joiners U+200C/U+200D. */
+#define RUST_WORD "\\p{L}\\p{Nl}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}"
+static const char WHITESPACE_PATTERN[] = "[" RUST_WORD "]+|[^" RUST_WORD "\\s]+";
 
 /* ---- loading ---- */
 
