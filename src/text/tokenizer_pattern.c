@@ -130,6 +130,8 @@ bool tok_pattern_find(const tok_pattern *p, tok_matcher *m, const char *s, size_
     if (!p->re) return find_literal(p, s, len, from, ms, me);
     while (from <= len) {
         int rc = pcre2_match(p->re, (PCRE2_SPTR)s, len, from, PCRE2_NO_UTF_CHECK, m->md, NULL);
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter keeps its backtracking on the heap */
+            rc = pcre2_match(p->re, (PCRE2_SPTR)s, len, from, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, m->md, NULL);
         if (rc < 0) return false;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
         if (ov[1] > ov[0]) {
