@@ -41,7 +41,9 @@ vlm_status vlm_weight_validate(const vlm_weight *w);
 /* Run fn(ctx, i) for i in [0, n) on the kernel thread pool. */
 typedef void (*vlm_task_fn)(void *ctx, int64_t begin, int64_t end);
 /* Split [0, n) into contiguous chunks (at least min_chunk items each) and
- * run them on the pool; returns when all are done. */
+ * run them on the pool; returns when all are done. Callable from any
+ * thread; a call made while the pool is busy (from inside a task, or from
+ * another thread) runs inline on the calling thread. */
 void vlm_parallel_for(int64_t n, int64_t min_chunk, vlm_task_fn fn, void *ctx);
 int vlm_threads(void);   /* current kernel thread count */
 
@@ -60,8 +62,8 @@ int vlm_kernels_select(const char *isa);
 
 /* ---- linear algebra ----------------------------------------------------- */
 
-/* y[m][rows] = x[m][cols] . W^T (+ bias[rows] when bias != NULL).
- * Multi-threaded; m == 1 is the GEMV (decode) path. */
+/* y[m][rows] = x[m][cols] . W^T (+ bias[rows] when bias != NULL); y must
+ * not overlap x. Multi-threaded; m < 8 is the GEMV (decode) path. */
 void vlm_linear(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias);
 void vlm_linear_ref(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias);
 
