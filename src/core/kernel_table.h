@@ -3,7 +3,8 @@
  *
  * linear.c, ops.c and attention.c hold the ISA-independent drivers
  * (blocking, threading, reference math); the inner loops they call come
- * from one vlm_kernel_table, chosen once by cpu.c (scalar, avx2, avx512).
+ * from one vlm_kernel_table, chosen once by cpu.c (scalar, avx2, avx512,
+ * neon).
  *
  * Code order. A SIMD table with `lanes` > 0 unpacks quantized rows of
  * bits b in {2, 4, 8} a whole vector of bytes at a time, which yields the
@@ -49,7 +50,6 @@ typedef struct vlm_kernel_table {
     void (*gemm_tile)(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda,
                       const float *panel, float *c, int64_t ldc, int accumulate);
     float (*dot)(const float *a, const float *b, int64_t n);
-    void (*axpy)(float *y, float alpha, const float *x, int64_t n); /* y += alpha*x */
     /* Attention: out[j] = scale * q . k[j*stride .. +d) for j < n. */
     void (*attn_scores)(const float *q, const float *k, int64_t stride, int64_t n, int64_t d,
                         float scale, float *out);
@@ -70,13 +70,11 @@ const vlm_kernel_table *vlm_kernels_active(void);
 /* Codes per permuted block for w under table t, or 0 for natural order. */
 int64_t linear_code_block(const vlm_kernel_table *t, const vlm_weight *w);
 
-/* Scalar pieces every table may fall back to (linear.c). */
+/* The natural-order row unpacker every table may fall back to (linear.c). */
 void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out);
-float linear_dot_scalar(const float *a, const float *b, int64_t n);
 /* Scalar activations every table may use for tails (kernels_scalar.c). */
 float act_sigmoid_gate(float x, float alpha);
 float act_gelu_tanh(float x);
-void linear_axpy_scalar(float *y, float alpha, const float *x, int64_t n);
 
 /* Element i of an F32/F16/BF16 array as f32. */
 static inline float linear_load_float(vlm_dtype dtype, const void *base, int64_t i) {

@@ -9,6 +9,12 @@
 
 enum { SCALAR_MR = 4, SCALAR_NR = 16 };
 
+static float dot_scalar(const float *a, const float *b, int64_t n) {
+    float acc = 0;
+    for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
+    return acc;
+}
+
 static void gemm_tile_scalar(int64_t mr, int64_t nr, int64_t kc, const float *a, int64_t lda,
                              const float *panel, float *c, int64_t ldc, int accumulate) {
     for (int64_t i = 0; i < mr; i++) {
@@ -23,12 +29,13 @@ static void gemm_tile_scalar(int64_t mr, int64_t nr, int64_t kc, const float *a,
 
 static void attn_scores_scalar(const float *q, const float *k, int64_t stride, int64_t n, int64_t d,
                                float scale, float *out) {
-    for (int64_t j = 0; j < n; j++) out[j] = scale * linear_dot_scalar(q, k + j * stride, d);
+    for (int64_t j = 0; j < n; j++) out[j] = scale * dot_scalar(q, k + j * stride, d);
 }
 
 static void attn_mix_scalar(float *acc, const float *p, const float *v, int64_t stride, int64_t n,
                             int64_t d) {
-    for (int64_t j = 0; j < n; j++) linear_axpy_scalar(acc, p[j], v + j * stride, d);
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t c = 0; c < d; c++) acc[c] += p[j] * v[j * stride + c];
 }
 
 float act_sigmoid_gate(float x, float alpha) { return x / (1.0f + expf(-alpha * x)); }
@@ -60,8 +67,7 @@ const vlm_kernel_table vlm_kernels_scalar = {
     .gemv = NULL, /* linear.c's generic dequantize-and-dot path */
     .dequant = linear_dequant_natural,
     .gemm_tile = gemm_tile_scalar,
-    .dot = linear_dot_scalar,
-    .axpy = linear_axpy_scalar,
+    .dot = dot_scalar,
     .attn_scores = attn_scores_scalar,
     .attn_mix = attn_mix_scalar,
     .exp_sum = exp_sum_scalar,

@@ -91,16 +91,6 @@ void vlm_dequantize(const vlm_weight *w, float *out) {
 
 /* ---- scalar reference ---------------------------------------------------- */
 
-float linear_dot_scalar(const float *a, const float *b, int64_t n) {
-    float acc = 0;
-    for (int64_t i = 0; i < n; i++) acc += a[i] * b[i];
-    return acc;
-}
-
-void linear_axpy_scalar(float *y, float alpha, const float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
-}
-
 /* The definition, element by element: y = sum_k x_k * (s q_k + b). */
 void vlm_linear_ref(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias) {
     for (int64_t i = 0; i < m; i++)

@@ -25,7 +25,7 @@
 _Static_assert(GEMM_MR == 6 || GEMM_MR == 8 || GEMM_MR == 12, "GEMM_MR must be 6, 8 or 12");
 #define SIMD_INLINE static inline __attribute__((always_inline))
 
-/* ---- dot / axpy ----------------------------------------------------------- */
+/* ---- dot ----------------------------------------------------------------- */
 
 static float simd_dot(const float *a, const float *b, int64_t n) {
     VF s0 = vzero(), s1 = vzero();
@@ -38,13 +38,6 @@ static float simd_dot(const float *a, const float *b, int64_t n) {
     float acc = vhsum(vadd(s0, s1));
     for (; i < n; i++) acc += a[i] * b[i];
     return acc;
-}
-
-static void simd_axpy(float *y, float alpha, const float *x, int64_t n) {
-    VF va = vset1(alpha);
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES) vstore(y + i, vfma(va, vload(x + i), vload(y + i)));
-    for (; i < n; i++) y[i] += alpha * x[i];
 }
 
 /* ---- attention: scores of a key block, and the value mix ----------------- */
@@ -375,7 +368,6 @@ const vlm_kernel_table SIMD_TABLE = {
     .dequant = simd_dequant,
     .gemm_tile = simd_gemm_tile,
     .dot = simd_dot,
-    .axpy = simd_axpy,
     .attn_scores = simd_attn_scores,
     .attn_mix = simd_attn_mix,
     .exp_sum = simd_exp_sum,
