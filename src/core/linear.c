@@ -62,6 +62,13 @@ static unsigned row_code(const uint8_t *row, int64_t row_bytes, int bits, int64_
     return (v >> (bit & 7)) & ((1u << bits) - 1);
 }
 
+/* Codes 8c8 .. 8c8+7 of a row: together they fill exactly `bits` bytes. */
+static void row_codes8(const uint8_t *row, int bits, int64_t c8, unsigned *codes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bits; i++) v |= (uint64_t)row[c8 * bits + i] << (8 * i);
+    for (int i = 0; i < 8; i++) codes[i] = (unsigned)(v >> (i * bits)) & ((1u << bits) - 1);
+}
+
 static const uint8_t *quant_row(const vlm_weight *w, int64_t r, int64_t *row_bytes) {
     *row_bytes = w->cols * w->bits / 8;
     return (const uint8_t *)w->data + r * *row_bytes;
@@ -77,7 +84,17 @@ void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t 
     for (int64_t k = k0; k < k1;) { /* one group (or the part of it in range) */
         int64_t g = k / w->group_size, end = (g + 1) * w->group_size < k1 ? (g + 1) * w->group_size : k1;
         float s = linear_group_scale(w, r, g), b = linear_group_bias(w, r, g);
-        for (; k < end; k++) out[k - k0] = s * (float)row_code(row, row_bytes, w->bits, k) + b;
+        while (k < end) {
+            if (!(k & 7) && k + 8 <= end) { /* a whole run of 8 codes at once */
+                unsigned q[8];
+                row_codes8(row, w->bits, k / 8, q);
+                for (int i = 0; i < 8; i++) out[k + i - k0] = s * (float)q[i] + b;
+                k += 8;
+            } else {
+                out[k - k0] = s * (float)row_code(row, row_bytes, w->bits, k) + b;
+                k++;
+            }
+        }
     }
 }
 
