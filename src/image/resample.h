@@ -35,10 +35,11 @@ vlm_status image_resize(const vlm_image *in, int width, int height, resample_fil
  * passes are tested against). */
 vlm_status image_resize_ref(const vlm_image *in, int width, int height, resample_filter filter,
                             vlm_image **out);
-/* Image.resize fed row by row, as a decoder produces them: the
- * horizontal pass runs on each batch of rows as it arrives and the
- * vertical pass at the end, so the full-size image is never held. Same
- * bits as image_resize. Separable filters only (not NEAREST). */
+/* Image.resize fed row by row, as a decoder produces them: each batch of
+ * rows goes through the horizontal pass, and each output row is made as
+ * soon as its vertical window has arrived, so neither the full-size image
+ * nor an intermediate one is held. Same bits as image_resize. Separable
+ * filters only (not NEAREST). */
 typedef struct resize_stream resize_stream;
 vlm_status resize_stream_new(int in_w, int in_h, int out_w, int out_h, resample_filter filter,
                              resize_stream **out);
