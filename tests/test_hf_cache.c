@@ -41,31 +41,29 @@ static void set_mtime(const char *path, long seconds) {
     utimes(path, tv);
 }
 
+/* Create root/rel as a folder with the given modification time (0 = now). */
+static void make_dir(const char *rel, long mtime) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    mkdirs(p);
+    if (mtime) set_mtime(p, mtime);
+}
+
 static void setup(void) {
     snprintf(root, sizeof root, "/tmp/vlm_hf_cache_XXXXXX");
     if (!mkdtemp(root)) root[0] = 0;
-    char p[512];
     /* hub A: org/with-ref has refs/main -> rev2 (older than rev1 on disk) */
-    snprintf(p, sizeof p, "%s/hubA/models--org--with-ref/snapshots/rev1", root);
-    mkdirs(p);
-    set_mtime(p, 2000000000);
-    snprintf(p, sizeof p, "%s/hubA/models--org--with-ref/snapshots/rev2", root);
-    mkdirs(p);
-    set_mtime(p, 1000000000);
-    snprintf(p, sizeof p, "%s/hubA/models--org--with-ref/refs", root);
-    mkdirs(p);
+    make_dir("hubA/models--org--with-ref/snapshots/rev1", 2000000000);
+    make_dir("hubA/models--org--with-ref/snapshots/rev2", 1000000000);
+    make_dir("hubA/models--org--with-ref/refs", 0);
+    char p[512];
     snprintf(p, sizeof p, "%s/hubA/models--org--with-ref/refs/main", root);
     write_text(p, "rev2\n");
     /* hub A: org/no-ref: newest snapshot wins */
-    snprintf(p, sizeof p, "%s/hubA/models--org--no-ref/snapshots/old", root);
-    mkdirs(p);
-    set_mtime(p, 1000000000);
-    snprintf(p, sizeof p, "%s/hubA/models--org--no-ref/snapshots/new", root);
-    mkdirs(p);
-    set_mtime(p, 1500000000);
+    make_dir("hubA/models--org--no-ref/snapshots/old", 1000000000);
+    make_dir("hubA/models--org--no-ref/snapshots/new", 1500000000);
     /* HF_HOME/hub: only-home/model */
-    snprintf(p, sizeof p, "%s/home/hub/models--only-home--model/snapshots/abc", root);
-    mkdirs(p);
+    make_dir("home/hub/models--only-home--model/snapshots/abc", 0);
 }
 
 static void expect_resolves(const char *id, const char *suffix) {
