@@ -29,9 +29,9 @@ static vlm_status sequence_from_json(const tj_node *list, tok_normalizer *out, i
     out->children = vlm_calloc(list->count, sizeof *out->children);
     if (!out->children) return VLM_ERR_OUT_OF_MEMORY;
     for (const tj_node *c = list->v.child; c; c = c->next) {
-        vlm_status st = tok_normalizer_from_json(c, &out->children[out->n_children], depth + 1);
+        /* counted before checking, so that free releases a half-built child */
+        vlm_status st = tok_normalizer_from_json(c, &out->children[out->n_children++], depth + 1);
         if (st) return st;
-        out->n_children++;
     }
     return VLM_OK;
 }
