@@ -38,9 +38,11 @@ typedef struct vlm_gemv_args {
 typedef struct vlm_kernel_table {
     const char *isa;
     int lanes;           /* f32 lanes per vector; 0 = natural code order only */
+    int odd_bits;        /* gemv/dequant also unpack 3/5/6-bit rows (natural order) */
     int gemm_mr, gemm_nr; /* micro-tile: rows of x by rows of W (nr <= 32) */
-    /* y for W rows [r0, r1) of a dense weight or a quantized weight in
-     * this table's code order (see linear_code_block). */
+    /* y for W rows [r0, r1) of a dense weight, a quantized weight in this
+     * table's code order (see linear_code_block), or, when odd_bits, a
+     * 3/5/6-bit weight. */
     void (*gemv)(const vlm_gemv_args *a, int64_t r0, int64_t r1);
     /* Row r, columns [k0, k1) of W as f32 in the table's code order;
      * k0, k1 are multiples of the group size for quantized weights. */

@@ -62,6 +62,7 @@ static void gelu_tanh_scalar(float *x, int64_t n) {
 const vlm_kernel_table vlm_kernels_scalar = {
     .isa = "scalar",
     .lanes = 0,
+    .odd_bits = 0,
     .gemm_mr = SCALAR_MR,
     .gemm_nr = SCALAR_NR,
     .gemv = NULL, /* linear.c's generic dequantize-and-dot path */

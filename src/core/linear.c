@@ -179,8 +179,10 @@ static void gemv_task(void *ctx, int64_t q0, int64_t q1) {
     const gemv_job *job = ctx;
     int64_t rows = job->args.w->rows;
     int64_t r0 = q0 * GEMV_ROW_QUAD, r1 = q1 * GEMV_ROW_QUAD < rows ? q1 * GEMV_ROW_QUAD : rows;
-    int simd = job->t->gemv && (!vlm_weight_is_quantized(job->args.w) ||
-                                linear_code_block(job->t, job->args.w));
+    const vlm_weight *w = job->args.w;
+    int odd = w->bits == 3 || w->bits == 5 || w->bits == 6;
+    int simd = job->t->gemv && (!vlm_weight_is_quantized(w) || linear_code_block(job->t, w) ||
+                                (odd && job->t->odd_bits));
     if (simd) job->t->gemv(&job->args, r0, r1);
     else gemv_generic(job, r0, r1);
 }

@@ -27,6 +27,10 @@
 #define vload_bf16(p) \
     _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
 #define vload_f16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#define vloadi(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define vbroadcast16(p) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#define vshuffle(v, c) _mm256_shuffle_epi8((v), (c))
+#define vsrlv(v, s) _mm256_srlv_epi32((v), (s))
 #define vsub(a, b) _mm256_sub_ps((a), (b))
 #define vmul(a, b) _mm256_mul_ps((a), (b))
 #define vdiv(a, b) _mm256_div_ps((a), (b))

@@ -28,6 +28,10 @@
 #define vload_bf16(p) \
     _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(p))), 16))
 #define vload_f16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
+#define vloadi(p) _mm512_loadu_si512((const void *)(p))
+#define vbroadcast16(p) _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#define vshuffle(v, c) _mm512_shuffle_epi8((v), (c))
+#define vsrlv(v, s) _mm512_srlv_epi32((v), (s))
 #define vsub(a, b) _mm512_sub_ps((a), (b))
 #define vmul(a, b) _mm512_mul_ps((a), (b))
 #define vdiv(a, b) _mm512_div_ps((a), (b))

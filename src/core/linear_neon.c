@@ -38,6 +38,10 @@
 #define vhsum(v) vaddvq_f32(v)
 #define vload_bf16(p) vreinterpretq_f32_u32(vshlq_n_u32(vmovl_u16(vld1_u16(p)), 16))
 #define vload_f16(p) vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)))
+#define vloadi(p) vld1q_s32(p)
+#define vbroadcast16(p) vreinterpretq_s32_u8(vld1q_u8((const uint8_t *)(p)))
+#define vshuffle(v, c) vreinterpretq_s32_u8(vqtbl1q_u8(vreinterpretq_u8_s32(v), vreinterpretq_u8_s32(c)))
+#define vsrlv(v, s) vshlq_s32((v), vnegq_s32(s))
 
 /* LANES (4) bytes zero-extended to i32 lanes; reads exactly 4 bytes. */
 static inline int32x4_t vload_u8(const void *p) {

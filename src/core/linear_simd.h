@@ -9,7 +9,9 @@
  *   vload/vstore/vset1/vzero/vfma(a,b,c = a*b+c)/vmul/vhsum,
  *   vload_u8 (LANES bytes -> i32 lanes), vsrli, vand, vset1i, vcvt (i32 -> f32),
  *   vload_bf16, vload_f16 (LANES halves -> f32),
- *   vsub/vdiv/vmin/vmax/vround (to nearest), vcvt_f2i, vadd_i, vslli, vcast_i2f (bits).
+ *   vsub/vdiv/vmin/vmax/vround (to nearest), vcvt_f2i, vadd_i, vslli, vcast_i2f (bits),
+ *   vloadi (LANES i32), vbroadcast16 (16 bytes into every 128-bit lane),
+ *   vshuffle (byte shuffle within 128-bit lanes, index bit 7 -> 0), vsrlv.
  *
  * Quantized rows of 2/4/8 bits are unpacked LANES bytes at a time; the
  * j-th shift of those bytes gives the codes of columns l*(8/bits)+j, so
@@ -20,6 +22,7 @@
 #endif
 
 #include <math.h>
+#include <string.h>
 
 #define GEMM_NR (2 * LANES)
 _Static_assert(GEMM_MR == 6 || GEMM_MR == 8 || GEMM_MR == 12, "GEMM_MR must be 6, 8 or 12");
@@ -218,6 +221,103 @@ SIMD_INLINE void unpack_block_q4_gemv(const uint8_t *bytes, VF *codes) {
 
 enum { GEMV_GROUP_CHUNK = 512 }; /* groups whose scales are converted at once */
 
+/* ---- 3/5/6-bit rows, natural order ---------------------------------------------
+ * ODD_STEP codes (ODD_STEP*bits/8 whole bytes) at a time: every lane picks
+ * the two bytes holding its code with a byte shuffle, shifts and masks. */
+#define ODD_STEP (LANES > 8 ? LANES : 8)
+#define ODD_VECS (ODD_STEP / LANES)
+
+typedef struct odd_unpacker {
+    VI ctrl[ODD_VECS], shift[ODD_VECS], mask;
+} odd_unpacker;
+
+SIMD_INLINE odd_unpacker odd_unpacker_for(const int BITS) {
+    odd_unpacker u;
+    for (int v = 0; v < ODD_VECS; v++) {
+        int32_t ctrl[LANES], shift[LANES];
+        for (int l = 0; l < LANES; l++) {
+            int bit = BITS * (v * LANES + l), byte = bit >> 3;
+            ctrl[l] = byte | (byte + 1) << 8 | (int32_t)0x80800000u; /* bytes 2, 3 -> 0 */
+            shift[l] = bit & 7;
+        }
+        u.ctrl[v] = vloadi(ctrl);
+        u.shift[v] = vloadi(shift);
+    }
+    u.mask = vset1i((1 << BITS) - 1);
+    return u;
+}
+
+/* Codes of one step; src must have 16 readable bytes. */
+SIMD_INLINE void unpack_odd(const odd_unpacker *u, const uint8_t *src, VF *codes) {
+    VI bytes = vbroadcast16(src);
+    for (int v = 0; v < ODD_VECS; v++)
+        codes[v] = vcvt(vand(vsrlv(vshuffle(bytes, u->ctrl[v]), u->shift[v]), u->mask));
+}
+
+/* src, or a zero-padded copy of it when fewer than 16 bytes remain. */
+SIMD_INLINE const uint8_t *odd_source(const uint8_t *src, const uint8_t *end, int step_bytes,
+                                      uint8_t *spare) {
+    if (end - src >= 16) return src;
+    memset(spare, 0, 16);
+    memcpy(spare, src, (size_t)step_bytes);
+    return spare;
+}
+
+SIMD_INLINE void gemv_odd_rows(const vlm_gemv_args *a, const odd_unpacker *u, int64_t r, int64_t i,
+                               const int BITS, const int NROWS) {
+    const vlm_weight *w = a->w;
+    const int64_t row_bytes = w->cols * BITS / 8, groups = w->cols / w->group_size;
+    const float *x = a->x + i * w->cols, *xsum = a->xsum + i * groups;
+    const uint8_t *rows = (const uint8_t *)w->data + r * row_bytes;
+    const uint8_t *end = (const uint8_t *)w->data + w->rows * row_bytes;
+    VF acc[4] = {vzero(), vzero(), vzero(), vzero()};
+    float bias_terms[4] = {0, 0, 0, 0};
+    uint8_t spare[16];
+    for (int64_t g = 0; g < groups; g++) {
+        VF part[4] = {vzero(), vzero(), vzero(), vzero()};
+        for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += ODD_STEP) {
+            for (int rr = 0; rr < NROWS; rr++) {
+                VF codes[ODD_VECS];
+                const uint8_t *src = rows + rr * row_bytes + k * BITS / 8;
+                unpack_odd(u, odd_source(src, end, ODD_STEP * BITS / 8, spare), codes);
+                for (int v = 0; v < ODD_VECS; v++) part[rr] = vfma(codes[v], vload(x + k + v * LANES), part[rr]);
+            }
+        }
+        for (int rr = 0; rr < NROWS; rr++) {
+            acc[rr] = vfma(vset1(linear_group_scale(w, r + rr, g)), part[rr], acc[rr]);
+            bias_terms[rr] += linear_group_bias(w, r + rr, g) * xsum[g];
+        }
+    }
+    for (int rr = 0; rr < NROWS; rr++)
+        a->y[i * w->rows + r + rr] = vhsum(acc[rr]) + bias_terms[rr] + (a->bias ? a->bias[r + rr] : 0.0f);
+}
+
+SIMD_INLINE void gemv_odd(const vlm_gemv_args *a, int64_t r0, int64_t r1, const int BITS) {
+    odd_unpacker u = odd_unpacker_for(BITS);
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4)
+        for (int64_t i = 0; i < a->m; i++) gemv_odd_rows(a, &u, r, i, BITS, 4);
+    for (; r < r1; r++)
+        for (int64_t i = 0; i < a->m; i++) gemv_odd_rows(a, &u, r, i, BITS, 1);
+}
+
+SIMD_INLINE void dequant_odd(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out,
+                             const int BITS) {
+    odd_unpacker u = odd_unpacker_for(BITS);
+    const int64_t row_bytes = w->cols * BITS / 8;
+    const uint8_t *row = (const uint8_t *)w->data + r * row_bytes;
+    const uint8_t *end = (const uint8_t *)w->data + w->rows * row_bytes;
+    uint8_t spare[16];
+    for (int64_t g = k0 / w->group_size; g * w->group_size < k1; g++) {
+        VF s = vset1(linear_group_scale(w, r, g)), b = vset1(linear_group_bias(w, r, g));
+        for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += ODD_STEP) {
+            VF codes[ODD_VECS];
+            unpack_odd(&u, odd_source(row + k * BITS / 8, end, ODD_STEP * BITS / 8, spare), codes);
+            for (int v = 0; v < ODD_VECS; v++) vstore(out + k - k0 + v * LANES, vfma(codes[v], s, b));
+        }
+    }
+}
+
 /* y for NROWS W rows from r, one x row: per group s*sum(x q) + b*sum(x).
  * Scales and biases are converted to f32 a chunk of groups at a time, so
  * the inner loop only broadcasts a float per group and row. */
@@ -271,6 +371,9 @@ static void simd_gemv(const vlm_gemv_args *a, int64_t r0, int64_t r1) {
     case 2: gemv_quant(a, r0, r1, 2); break;
     case 4: gemv_quant(a, r0, r1, 4); break;
     case 8: gemv_quant(a, r0, r1, 8); break;
+    case 3: gemv_odd(a, r0, r1, 3); break;
+    case 5: gemv_odd(a, r0, r1, 5); break;
+    case 6: gemv_odd(a, r0, r1, 6); break;
     default:
         if (a->w->dtype == VLM_DTYPE_BF16) gemv_dense(a, VLM_DTYPE_BF16, r0, r1);
         else if (a->w->dtype == VLM_DTYPE_F16) gemv_dense(a, VLM_DTYPE_F16, r0, r1);
@@ -296,7 +399,10 @@ SIMD_INLINE void dequant_quant(const vlm_weight *w, int64_t r, int64_t k0, int64
 
 static void simd_dequant(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out) {
     if (vlm_weight_is_quantized(w)) {
-        if (!linear_code_block(&SIMD_TABLE, w)) linear_dequant_natural(w, r, k0, k1, out);
+        if (w->bits == 3) dequant_odd(w, r, k0, k1, out, 3);
+        else if (w->bits == 5) dequant_odd(w, r, k0, k1, out, 5);
+        else if (w->bits == 6) dequant_odd(w, r, k0, k1, out, 6);
+        else if (!linear_code_block(&SIMD_TABLE, w)) linear_dequant_natural(w, r, k0, k1, out);
         else if (w->bits == 2) dequant_quant(w, r, k0, k1, out, 2);
         else if (w->bits == 4) dequant_quant(w, r, k0, k1, out, 4);
         else dequant_quant(w, r, k0, k1, out, 8);
@@ -362,6 +468,7 @@ static void simd_gemm_tile(int64_t mr, int64_t nr, int64_t kc, const float *a, i
 const vlm_kernel_table SIMD_TABLE = {
     .isa = SIMD_ISA_NAME,
     .lanes = LANES,
+    .odd_bits = 1,
     .gemm_mr = GEMM_MR,
     .gemm_nr = GEMM_NR,
     .gemv = simd_gemv,
