@@ -254,6 +254,11 @@ SIMD_INLINE void unpack_odd(const odd_unpacker *u, const uint8_t *src, VF *codes
         codes[v] = vcvt(vand(vsrlv(vshuffle(bytes, u->ctrl[v]), u->shift[v]), u->mask));
 }
 
+/* One past the last byte of a quantized weight's codes. */
+SIMD_INLINE const uint8_t *w_end(const vlm_weight *w, const int BITS) {
+    return (const uint8_t *)w->data + w->rows * (w->cols * BITS / 8);
+}
+
 /* src, or a zero-padded copy of it when fewer than 16 bytes remain. */
 SIMD_INLINE const uint8_t *odd_source(const uint8_t *src, const uint8_t *end, int step_bytes,
                                       uint8_t *spare) {
@@ -263,50 +268,10 @@ SIMD_INLINE const uint8_t *odd_source(const uint8_t *src, const uint8_t *end, in
     return spare;
 }
 
-SIMD_INLINE void gemv_odd_rows(const vlm_gemv_args *a, const odd_unpacker *u, int64_t r, int64_t i,
-                               const int BITS, const int NROWS) {
-    const vlm_weight *w = a->w;
-    const int64_t row_bytes = w->cols * BITS / 8, groups = w->cols / w->group_size;
-    const float *x = a->x + i * w->cols, *xsum = a->xsum + i * groups;
-    const uint8_t *rows = (const uint8_t *)w->data + r * row_bytes;
-    const uint8_t *end = (const uint8_t *)w->data + w->rows * row_bytes;
-    VF acc[4] = {vzero(), vzero(), vzero(), vzero()};
-    float bias_terms[4] = {0, 0, 0, 0};
-    uint8_t spare[16];
-    for (int64_t g = 0; g < groups; g++) {
-        VF part[4] = {vzero(), vzero(), vzero(), vzero()};
-        for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += ODD_STEP) {
-            for (int rr = 0; rr < NROWS; rr++) {
-                VF codes[ODD_VECS];
-                const uint8_t *src = rows + rr * row_bytes + k * BITS / 8;
-                unpack_odd(u, odd_source(src, end, ODD_STEP * BITS / 8, spare), codes);
-                for (int v = 0; v < ODD_VECS; v++) part[rr] = vfma(codes[v], vload(x + k + v * LANES), part[rr]);
-            }
-        }
-        for (int rr = 0; rr < NROWS; rr++) {
-            acc[rr] = vfma(vset1(linear_group_scale(w, r + rr, g)), part[rr], acc[rr]);
-            bias_terms[rr] += linear_group_bias(w, r + rr, g) * xsum[g];
-        }
-    }
-    for (int rr = 0; rr < NROWS; rr++)
-        a->y[i * w->rows + r + rr] = vhsum(acc[rr]) + bias_terms[rr] + (a->bias ? a->bias[r + rr] : 0.0f);
-}
-
-SIMD_INLINE void gemv_odd(const vlm_gemv_args *a, int64_t r0, int64_t r1, const int BITS) {
-    odd_unpacker u = odd_unpacker_for(BITS);
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4)
-        for (int64_t i = 0; i < a->m; i++) gemv_odd_rows(a, &u, r, i, BITS, 4);
-    for (; r < r1; r++)
-        for (int64_t i = 0; i < a->m; i++) gemv_odd_rows(a, &u, r, i, BITS, 1);
-}
-
 SIMD_INLINE void dequant_odd(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out,
                              const int BITS) {
     odd_unpacker u = odd_unpacker_for(BITS);
-    const int64_t row_bytes = w->cols * BITS / 8;
-    const uint8_t *row = (const uint8_t *)w->data + r * row_bytes;
-    const uint8_t *end = (const uint8_t *)w->data + w->rows * row_bytes;
+    const uint8_t *row = (const uint8_t *)w->data + r * (w->cols * BITS / 8), *end = w_end(w, BITS);
     uint8_t spare[16];
     for (int64_t g = k0 / w->group_size; g * w->group_size < k1; g++) {
         VF s = vset1(linear_group_scale(w, r, g)), b = vset1(linear_group_bias(w, r, g));
@@ -319,11 +284,14 @@ SIMD_INLINE void dequant_odd(const vlm_weight *w, int64_t r, int64_t k0, int64_t
 }
 
 /* y for NROWS W rows from r, one x row: per group s*sum(x q) + b*sum(x).
- * Scales and biases are converted to f32 a chunk of groups at a time, so
+ * 2/4/8 bits come in code order, 3/5/6 bits in natural order. Scales and biases are converted to f32 a chunk of groups at a time, so
  * the inner loop only broadcasts a float per group and row. */
-SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, int64_t r, int64_t i, const int BITS,
-                                 const int NROWS) {
-    const int PER = 8 / BITS;
+SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, const odd_unpacker *u, int64_t r, int64_t i,
+                                 const int BITS, const int NROWS) {
+    const int ODD = BITS == 3 || BITS == 5 || BITS == 6, PER = ODD ? 1 : 8 / BITS;
+    const int STEP = ODD ? ODD_STEP : LANES * PER; /* codes per unpack */
+    const uint8_t *end = (const uint8_t *)w_end(a->w, BITS);
+    uint8_t spare[16];
     const vlm_weight *w = a->w;
     const int64_t row_bytes = w->cols * BITS / 8, groups = w->cols / w->group_size;
     const float *x = a->x + i * w->cols, *xsum = a->xsum + i * groups;
@@ -336,15 +304,17 @@ SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, int64_t r, int64_t i, c
             to_f32(w->scale_dtype, w->scales, (r + rr) * groups + g0, ng, sb + rr * ng);
         for (int64_t g = g0; g < g0 + ng; g++) {
             VF part[4] = {vzero(), vzero(), vzero(), vzero()};
-            for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += LANES * PER) {
+            for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += STEP) {
+                const int NV = ODD ? ODD_VECS : PER; /* vectors per unpack */
                 VF xv[4];
-                for (int j = 0; j < PER; j++) xv[j] = vload(x + k + j * LANES);
+                for (int j = 0; j < NV; j++) xv[j] = vload(x + k + j * LANES);
                 for (int rr = 0; rr < NROWS; rr++) {
                     VF codes[4];
                     const uint8_t *bytes = rows + rr * row_bytes + (uint64_t)k * BITS / 8;
-                    if (BITS == 4) unpack_block_q4_gemv(bytes, codes);
+                    if (ODD) unpack_odd(u, odd_source(bytes, end, STEP * BITS / 8, spare), codes);
+                    else if (BITS == 4) unpack_block_q4_gemv(bytes, codes);
                     else unpack_block(bytes, BITS, codes);
-                    for (int j = 0; j < PER; j++) part[rr] = vfma(codes[j], xv[j], part[rr]);
+                    for (int j = 0; j < NV; j++) part[rr] = vfma(codes[j], xv[j], part[rr]);
                 }
             }
             for (int rr = 0; rr < NROWS; rr++) acc[rr] = vfma(vset1(sb[rr * ng + g - g0]), part[rr], acc[rr]);
@@ -359,11 +329,12 @@ SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, int64_t r, int64_t i, c
 }
 
 SIMD_INLINE void gemv_quant(const vlm_gemv_args *a, int64_t r0, int64_t r1, const int BITS) {
+    odd_unpacker u = odd_unpacker_for(BITS);
     int64_t r = r0;
     for (; r + 4 <= r1; r += 4)
-        for (int64_t i = 0; i < a->m; i++) gemv_quant_rows(a, r, i, BITS, 4);
+        for (int64_t i = 0; i < a->m; i++) gemv_quant_rows(a, &u, r, i, BITS, 4);
     for (; r < r1; r++)
-        for (int64_t i = 0; i < a->m; i++) gemv_quant_rows(a, r, i, BITS, 1);
+        for (int64_t i = 0; i < a->m; i++) gemv_quant_rows(a, &u, r, i, BITS, 1);
 }
 
 static void simd_gemv(const vlm_gemv_args *a, int64_t r0, int64_t r1) {
@@ -371,9 +342,9 @@ static void simd_gemv(const vlm_gemv_args *a, int64_t r0, int64_t r1) {
     case 2: gemv_quant(a, r0, r1, 2); break;
     case 4: gemv_quant(a, r0, r1, 4); break;
     case 8: gemv_quant(a, r0, r1, 8); break;
-    case 3: gemv_odd(a, r0, r1, 3); break;
-    case 5: gemv_odd(a, r0, r1, 5); break;
-    case 6: gemv_odd(a, r0, r1, 6); break;
+    case 3: gemv_quant(a, r0, r1, 3); break;
+    case 5: gemv_quant(a, r0, r1, 5); break;
+    case 6: gemv_quant(a, r0, r1, 6); break;
     default:
         if (a->w->dtype == VLM_DTYPE_BF16) gemv_dense(a, VLM_DTYPE_BF16, r0, r1);
         else if (a->w->dtype == VLM_DTYPE_F16) gemv_dense(a, VLM_DTYPE_F16, r0, r1);
