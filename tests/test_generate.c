@@ -161,6 +161,7 @@ static void test_max_tokens_and_chunk(void) {
     p.max_tokens = 0;
     CHECK_OK(run("hi", tokens, 4, &p, &out, &stats));
     CHECK(out.text[0] == 0 && stats.generation_tokens == 0);
+    CHECK(!strcmp(stats.finish_reason, "length"));
 }
 
 static void test_stop_string_across_tokens(void) {

@@ -186,6 +186,37 @@ static vlm_status check_request(const vlm_model *m, const char *prompt, const vl
     return VLM_OK;
 }
 
+/* Prefill the prompt, then sample and decode until EOS, a stop string, the
+ * callback, or n_new tokens; fills the timing fields of out. */
+static vlm_status run(generation *g, const int32_t *ids, int64_t n_prompt, const model_images *pixels,
+                      int64_t n_new, int64_t chunk, double t_start, vlm_generate_stats *out) {
+    const model_arch *arch = g->m->arch;
+    /* prefill: the whole prompt (with the images) -> first token's logits */
+    double t_prefill = now_seconds(), t_first = t_prefill;
+    vlm_status st = arch->prefill(g->session, ids, n_prompt, pixels, chunk, g->logits, 0, &out->image_encode_ms);
+    bool ended = false;
+    size_t decode_steps = 0;
+    for (int64_t i = 0; i < n_new && !ended && !st; i++) {
+        int32_t token;
+        if (i > 0) {
+            st = arch->decode(g->session, g->history[g->n_history - 1], g->logits);
+            decode_steps++;
+        }
+        if (!st) st = take_token(g, &token, &ended);
+        if (st) break;
+        out->generation_tokens++;
+        if (i == 0) {
+            t_first = now_seconds();
+            out->ttft_ms = (t_first - t_start) * 1e3;
+            out->prompt_tps = (double)n_prompt / (t_first - t_prefill);
+        }
+    }
+    double t_end = now_seconds();
+    if (decode_steps && t_end > t_first) out->generation_tps = (double)decode_steps / (t_end - t_first);
+    if (ended) out->finish_reason = g->cancelled ? "cancelled" : "stop";
+    return st ? st : finish_text(g);
+}
+
 vlm_status vlm_generate(vlm_model *m, const char *prompt, const char *const *images, size_t n_images,
                         const vlm_generate_params *params, vlm_text_callback on_text, void *user,
                         vlm_generate_stats *stats) {
@@ -205,45 +236,14 @@ vlm_status vlm_generate(vlm_model *m, const char *prompt, const char *const *ima
     st = prepare_prompt(m, prompt, images, n_images, &pixels, &ids, &n_prompt);
     if (!st) st = fit_context(m, n_prompt, params->max_tokens, &n_new);
     if (!st) st = generation_init(&g, m, params, n_prompt, n_new);
-    if (st) goto done;
-    g.on_text = on_text;
-    g.user = user;
-    memcpy(g.history, ids, (size_t)n_prompt * sizeof *ids);
-    g.n_history = (size_t)n_prompt;
-    out->prompt_tokens = (size_t)n_prompt;
-
-    /* prefill: the whole prompt (with the images) -> first token's logits */
-    double t_prefill = now_seconds();
-    if (n_new > 0)
-        st = m->arch->prefill(g.session, ids, n_prompt, &pixels, params->prefill_step_size, g.logits, 0,
-                              &out->image_encode_ms);
-    if (st) goto done;
-
-    /* decode: one token at a time until EOS, a stop string, or max_tokens */
-    bool done = n_new == 0;
-    double t_first = t_prefill;
-    size_t decode_steps = 0;
-    for (int64_t i = 0; i < n_new && !done; i++) {
-        int32_t token;
-        if (i > 0) {
-            st = m->arch->decode(g.session, g.history[g.n_history - 1], g.logits);
-            decode_steps++;
-            if (st) goto done;
-        }
-        if ((st = take_token(&g, &token, &done))) goto done;
-        out->generation_tokens++;
-        if (i == 0) {
-            t_first = now_seconds();
-            out->ttft_ms = (t_first - t_start) * 1e3;
-            out->prompt_tps = (double)n_prompt / (t_first - t_prefill);
-        }
+    if (!st) {
+        g.on_text = on_text;
+        g.user = user;
+        memcpy(g.history, ids, (size_t)n_prompt * sizeof *ids);
+        g.n_history = (size_t)n_prompt;
+        out->prompt_tokens = (size_t)n_prompt;
+        if (n_new > 0) st = run(&g, ids, n_prompt, &pixels, n_new, params->prefill_step_size, t_start, out);
     }
-    double t_end = now_seconds();
-    if (decode_steps && t_end > t_first) out->generation_tps = (double)decode_steps / (t_end - t_first);
-    if (done) out->finish_reason = g.cancelled ? "cancelled" : "stop";
-    st = finish_text(&g);
-
-done:
     out->peak_memory_mb = peak_rss_mb();
     generation_free(&g);
     model_images_free(&pixels);
