@@ -236,51 +236,6 @@ static vlm_status lex_literal(tj_lexer *lx, const char *word) {
     return VLM_OK;
 }
 
-/* Skip (validate) a value, iteratively tracking brackets. */
-vlm_status tj_lex_skip(tj_lexer *lx) {
-    char stack[TJ_MAX_DEPTH];
-    size_t counts[TJ_MAX_DEPTH];
-    int depth = 0;
-    for (;;) {
-        char c = tj_lex_peek(lx);
-        vlm_status st = VLM_OK;
-        if (c == '{' || c == '[') {
-            if (depth == TJ_MAX_DEPTH) return lex_fail(lx, "nesting too deep");
-            lx->p++;
-            stack[depth] = c == '{' ? '}' : ']';
-            counts[depth++] = 0;
-        } else if (c == '"') {
-            st = lex_string(lx, false, NULL, NULL);
-        } else if (c == 't') {
-            st = lex_literal(lx, "true");
-        } else if (c == 'f') {
-            st = lex_literal(lx, "false");
-        } else if (c == 'n') {
-            st = lex_literal(lx, "null");
-        } else {
-            char *s;
-            bool integral;
-            st = lex_number_span(lx, &s, &integral);
-        }
-        if (st) return st;
-        /* after a value (or an opening bracket): advance to the next value */
-        for (;;) {
-            if (depth == 0) return VLM_OK;
-            bool more;
-            char close = stack[depth - 1];
-            if ((st = tj_lex_next(lx, close, &counts[depth - 1], &more))) return st;
-            if (!more) {
-                depth--;
-                continue;
-            }
-            if (close == '}') {
-                if ((st = lex_string(lx, false, NULL, NULL)) || (st = tj_lex_colon(lx))) return st;
-            }
-            break;
-        }
-    }
-}
-
 /* Find the end of the array/object at lx->p: brackets balanced, strings
  * (with escapes) stepped over. Lazy members are read fully, and so
  * validated, by the streaming reader later; this only needs their extent. */

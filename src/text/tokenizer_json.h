@@ -91,7 +91,5 @@ vlm_status tj_lex_colon(tj_lexer *lx);
 vlm_status tj_lex_int(tj_lexer *lx, int64_t *value);
 /* Peek the next non-space character (0 at the end). */
 char tj_lex_peek(tj_lexer *lx);
-/* Skip one value of any kind without modifying the buffer. */
-vlm_status tj_lex_skip(tj_lexer *lx);
 
 #endif
