@@ -341,6 +341,41 @@ static void test_special_tokens_gemma3(void) {
     CHECK(vlm_tokenizer_id_to_token(tok, 1 << 30) == NULL);
 }
 
+/* ---- argument checks and empty inputs ---- */
+
+static void test_api_edges(void) {
+    vlm_tokenizer *tok = load("qwen3");
+    if (!tok) return;
+    int32_t *ids = NULL;
+    size_t n = 1;
+    CHECK(vlm_tokenizer_encode(NULL, "a", 1, false, &ids, &n) == VLM_ERR_INVALID_ARGUMENT);
+    CHECK(vlm_tokenizer_encode(tok, NULL, 3, false, &ids, &n) == VLM_ERR_INVALID_ARGUMENT);
+    CHECK_OK(vlm_tokenizer_encode(tok, NULL, 0, true, &ids, &n));
+    CHECK(n == 0 && ids != NULL);
+    vlm_free(ids);
+    char *text = NULL;
+    CHECK(vlm_tokenizer_decode(tok, NULL, 2, false, &text) == VLM_ERR_INVALID_ARGUMENT);
+    CHECK_OK(vlm_tokenizer_decode(tok, NULL, 0, false, &text));
+    CHECK(text && text[0] == 0);
+    vlm_free(text);
+    int32_t unknown[] = {-5, 1 << 29, 9707}; /* unknown ids are dropped, as the library does */
+    CHECK_OK(vlm_tokenizer_decode(tok, unknown, 3, false, &text));
+    CHECK(text && strcmp(text, "Hello") == 0);
+    vlm_free(text);
+    CHECK(vlm_tokenizer_load(NULL, NULL) == VLM_ERR_INVALID_ARGUMENT);
+    vlm_detokenizer *d;
+    const char *piece;
+    CHECK(vlm_detokenizer_new(NULL, false, &d) == VLM_ERR_INVALID_ARGUMENT);
+    CHECK_OK(vlm_detokenizer_new(tok, false, &d));
+    CHECK(vlm_detokenizer_push(d, 9707, NULL) == VLM_ERR_INVALID_ARGUMENT);
+    CHECK_OK(vlm_detokenizer_flush(d, &piece));
+    CHECK(piece && piece[0] == 0);
+    vlm_detokenizer_free(d);
+    vlm_detokenizer_free(NULL);
+    vlm_tokenizer_free(NULL);
+    CHECK(vlm_tokenizer_token_to_id(NULL, "a") == -1 && vlm_tokenizer_id_to_token(NULL, 0) == NULL);
+}
+
 /* ---- invalid UTF-8: replaced by U+FFFD per maximal subpart ---- */
 
 static void check_same_encoding(const vlm_tokenizer *tok, const char *raw, size_t raw_len, const char *repaired) {
@@ -519,6 +554,7 @@ void run_tests(void) {
     RUN(test_third_party_ids);
     RUN(test_e2e_qwen2_vl);
     RUN(test_special_tokens_gemma3);
+    RUN(test_api_edges);
     RUN(test_invalid_utf8);
     RUN(test_detokenizer_streams);
     RUN(test_broken_files);
