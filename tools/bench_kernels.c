@@ -163,8 +163,10 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
             if (!vlm_kernels_select(argv[++i]))
                 return cli_fail("bench", "kernel set '%s' is not available on this CPU", argv[i]);
         } else {
-            fprintf(stderr, "usage: vlm bench kernels [--threads N] [--reps N] [--isa avx512|avx2|scalar]\n");
-            return strcmp(argv[i], "--help") ? 2 : -1;
+            int help = !strcmp(argv[i], "--help");
+            fprintf(help ? stdout : stderr,
+                    "usage: vlm bench kernels [--threads N] [--reps N] [--isa avx512|avx2|neon|scalar]\n");
+            return help ? -1 : 2;
         }
     }
     if (o->reps < 1) o->reps = 1;
