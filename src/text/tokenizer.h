@@ -48,6 +48,10 @@ static inline uint64_t tok_mix64(uint64_t k) {
  * concatenation); finish with tok_mix64. */
 uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n);
 
+/* Room for one more element in a growable array: when n == *cap, double
+ * *cap (from `first`) and realloc *items (elements of `size` bytes). */
+vlm_status tok_grow(void *items, size_t n, size_t *cap, size_t size, size_t first);
+
 /* Append count ids to a growable id array. */
 vlm_status tok_ids_append(int32_t **ids, size_t *n, size_t *cap, const int32_t *src, size_t count);
 

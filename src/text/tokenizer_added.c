@@ -17,13 +17,8 @@
 /* ---- byte trie ---- */
 
 static vlm_status trie_new_node(tok_trie *t, int32_t *out) {
-    if (t->n_nodes == t->cap_nodes) {
-        size_t cap = t->cap_nodes ? t->cap_nodes * 2 : 64;
-        int32_t *term = vlm_realloc(t->terminal, cap * sizeof *term);
-        if (!term) return VLM_ERR_OUT_OF_MEMORY;
-        t->terminal = term;
-        t->cap_nodes = cap;
-    }
+    vlm_status st = tok_grow(&t->terminal, t->n_nodes, &t->cap_nodes, sizeof *t->terminal, 64);
+    if (st) return st;
     t->terminal[t->n_nodes] = -1;
     *out = (int32_t)t->n_nodes++;
     return VLM_OK;
@@ -137,13 +132,7 @@ vlm_status tok_added_add(tok_added *a, const tok_added_token *t) {
         o->special = special;
         return VLM_OK;
     }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 32;
-        tok_added_token *p = vlm_realloc(a->tokens, cap * sizeof *p);
-        if (!p) return VLM_ERR_OUT_OF_MEMORY;
-        a->tokens = p;
-        a->cap = cap;
-    }
+    if ((st = tok_grow(&a->tokens, a->n, &a->cap, sizeof *a->tokens, 32))) return st;
     tok_added_token *dst = &a->tokens[a->n];
     *dst = *t;
     dst->content = vlm_malloc(t->len + 1);
@@ -235,13 +224,8 @@ static uint32_t char_before(const char *s, size_t i) {
 }
 
 static vlm_status push_segment(tok_segment **segs, size_t *n, size_t *cap, size_t start, size_t end, int32_t id) {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 16;
-        tok_segment *p = vlm_realloc(*segs, c * sizeof *p);
-        if (!p) return VLM_ERR_OUT_OF_MEMORY;
-        *segs = p;
-        *cap = c;
-    }
+    vlm_status st = tok_grow(segs, *n, cap, sizeof **segs, 16);
+    if (st) return st;
     (*segs)[(*n)++] = (tok_segment){start, end, id};
     return VLM_OK;
 }

@@ -481,13 +481,8 @@ static size_t merge_small(const bpe_model *m, bpe_scratch *s, size_t n) {
 static bool heap_less(heap_item a, heap_item b) { return a.rank < b.rank || (a.rank == b.rank && a.pos < b.pos); }
 
 static vlm_status heap_push(bpe_scratch *s, size_t *hn, heap_item it) {
-    if (*hn == s->heap_cap) {
-        size_t cap = s->heap_cap ? s->heap_cap * 2 : 256;
-        heap_item *h = vlm_realloc(s->heap, cap * sizeof *h);
-        if (!h) return VLM_ERR_OUT_OF_MEMORY;
-        s->heap = h;
-        s->heap_cap = cap;
-    }
+    vlm_status st = tok_grow(&s->heap, *hn, &s->heap_cap, sizeof *s->heap, 256);
+    if (st) return st;
     size_t i = (*hn)++;
     while (i > 0 && heap_less(it, s->heap[(i - 1) / 2])) {
         s->heap[i] = s->heap[(i - 1) / 2];

@@ -28,6 +28,18 @@ vlm_status tok_buf_append(tok_buf *b, const char *s, size_t n) {
     return VLM_OK;
 }
 
+vlm_status tok_grow(void *items, size_t n, size_t *cap, size_t size, size_t first) {
+    if (n < *cap) return VLM_OK;
+    size_t c = *cap ? *cap * 2 : first;
+    void *old; /* items points at a T* variable: copied, not type-punned */
+    memcpy(&old, items, sizeof old);
+    void *grown = vlm_realloc(old, c * size);
+    if (!grown) return VLM_ERR_OUT_OF_MEMORY;
+    memcpy(items, &grown, sizeof grown);
+    *cap = c;
+    return VLM_OK;
+}
+
 vlm_status tok_ids_append(int32_t **ids, size_t *n, size_t *cap, const int32_t *src, size_t count) {
     if (*n + count > *cap) {
         size_t c = *cap ? *cap : 64;
@@ -48,13 +60,8 @@ void tok_buf_free(tok_buf *b) {
 }
 
 vlm_status tok_pieces_close(tok_pieces *p, size_t start, size_t start_span) {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        tok_piece *items = vlm_realloc(p->items, cap * sizeof *items);
-        if (!items) return VLM_ERR_OUT_OF_MEMORY;
-        p->items = items;
-        p->cap = cap;
-    }
+    vlm_status st = tok_grow(&p->items, p->n, &p->cap, sizeof *p->items, 16);
+    if (st) return st;
     p->items[p->n++] = (tok_piece){start, p->text.len - start, start_span};
     return VLM_OK;
 }

@@ -150,13 +150,8 @@ typedef struct span_list {
 } span_list;
 
 static vlm_status span_push(span_list *l, size_t start, size_t end, bool match) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        span *items = vlm_realloc(l->items, cap * sizeof *items);
-        if (!items) return VLM_ERR_OUT_OF_MEMORY;
-        l->items = items;
-        l->cap = cap;
-    }
+    vlm_status st = tok_grow(&l->items, l->n, &l->cap, sizeof *l->items, 32);
+    if (st) return st;
     l->items[l->n++] = (span){start, end, match};
     return VLM_OK;
 }
