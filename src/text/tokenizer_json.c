@@ -110,15 +110,15 @@ static size_t unescape_unicode(const char *p, const char *end, uint32_t *cp) {
     return 4;
 }
 
-/* Scan a string starting at the opening quote. With decode, unescape in
- * place and NUL-terminate; otherwise only validate. */
-static vlm_status lex_string(tj_lexer *lx, bool decode, const char **s, size_t *len) {
+/* A string starting at the opening quote: unescaped in place (the
+ * unescaped form is never longer), NUL-terminated, checked to be UTF-8. */
+vlm_status tj_lex_string(tj_lexer *lx, const char **s, size_t *len) {
     if (tj_lex_peek(lx) != '"') return lex_fail(lx, "expected a string");
     char *start = ++lx->p, *w = start, *p = start, *end = lx->end;
     for (;;) {
         char *q = p;
         while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
-        if (decode && w != p) memmove(w, p, (size_t)(q - p));
+        if (w != p) memmove(w, p, (size_t)(q - p));
         w += q - p;
         p = q;
         if (p >= end) {
@@ -154,8 +154,8 @@ static vlm_status lex_string(tj_lexer *lx, bool decode, const char **s, size_t *
             }
             char buf[4];
             size_t n = utf8_encode(cp, buf);
-            if (decode) memcpy(w, buf, n);
-            w += n; /* encoded form (<=4 bytes) never outgrows the 6+ byte escape */
+            memcpy(w, buf, n); /* <= 4 bytes written where a 6+ byte escape was */
+            w += n;
             p += 2 + used;
             continue;
         }
@@ -163,25 +163,18 @@ static vlm_status lex_string(tj_lexer *lx, bool decode, const char **s, size_t *
             lx->p = p;
             return lex_fail(lx, "bad escape");
         }
-        if (decode) *w = out;
-        w++;
+        *w++ = out;
         p += 2;
     }
     lx->p = p + 1;
-    if (decode) {
-        *w = 0;
-        if (!utf8_is_valid(start, (size_t)(w - start))) {
-            lx->p = start;
-            return lex_fail(lx, "string is not valid UTF-8");
-        }
-        *s = start;
-        *len = (size_t)(w - start);
+    *w = 0;
+    if (!utf8_is_valid(start, (size_t)(w - start))) {
+        lx->p = start;
+        return lex_fail(lx, "string is not valid UTF-8");
     }
+    *s = start;
+    *len = (size_t)(w - start);
     return VLM_OK;
-}
-
-vlm_status tj_lex_string(tj_lexer *lx, const char **s, size_t *len) {
-    return lex_string(lx, true, s, len);
 }
 
 /* Validate a JSON number and return its extent. */
