@@ -84,6 +84,7 @@ static int parse_option(generate_args *a, int argc, char **argv, int *i) {
     else if (!strcmp(flag, "--system")) a->system = v;
     else if (!strcmp(flag, "--image")) {
         /* like mlx-vlm's nargs="+": --image a.jpg b.png, or --image repeated */
+        if (!strncmp(v, "--", 2)) return cli_fail("generate", "--image needs a path or URL");
         for (--*i; *i + 1 < argc && strncmp(argv[*i + 1], "--", 2); ++*i) {
             if (a->n_images == MAX_LIST) return cli_fail("generate", "at most %d images", MAX_LIST);
             a->images[a->n_images++] = argv[*i + 1];
