@@ -274,8 +274,8 @@ static vlm_status read_header(const st_file *f, cJSON **root, uint64_t *data_off
 /* Parse the header of file fi and append its tensors. */
 static vlm_status parse_header(st_archive *a, int fi) {
     st_file *f = &a->files[fi];
-    cJSON *root;
-    uint64_t offset;
+    cJSON *root = NULL;
+    uint64_t offset = 0;
     vlm_status st = read_header(f, &root, &offset);
     if (st) return st;
     size_t first = a->n_tensors;

@@ -102,39 +102,13 @@ const char *vlm_model_type(const vlm_model *m) { return m ? m->model_type : NULL
 
 const vlm_tokenizer *vlm_model_tokenizer(const vlm_model *m) { return m ? m->tokenizer : NULL; }
 
-/* {"messages": [...], "add_generation_prompt": true, "bos_token": ..., "eos_token": ...} */
-static vlm_status template_vars(const vlm_model *m, const char *messages_json, char **vars) {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *messages = cJSON_Parse(messages_json);
-    if (!root || !messages) {
-        cJSON_Delete(root);
-        cJSON_Delete(messages);
-        return vlm_error(VLM_ERR_INTERNAL, "chat template: cannot build the template variables");
-    }
-    cJSON_AddItemToObject(root, "messages", messages);
-    cJSON_AddBoolToObject(root, "add_generation_prompt", 1);
-    const char *bos = m->tokenizer ? vlm_tokenizer_bos_token(m->tokenizer) : NULL;
-    const char *eos = m->tokenizer ? vlm_tokenizer_eos_token(m->tokenizer) : NULL;
-    if (bos) cJSON_AddStringToObject(root, "bos_token", bos);
-    if (eos) cJSON_AddStringToObject(root, "eos_token", eos);
-    *vars = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return *vars ? VLM_OK : vlm_error(VLM_ERR_OUT_OF_MEMORY, "chat template: out of memory");
-}
-
+/* mlx-vlm's apply_chat_template: the family's message construction, then
+ * the folder's template (bos/eos from tokenizer_config.json), or mlx-vlm's
+ * plain-prompt fallback when the folder has no template. */
 vlm_status vlm_apply_chat_template(const vlm_model *m, const char *prompt, const char *system,
                                    int num_images, char **out) {
     if (!m || !prompt || !out || num_images < 0)
         return vlm_error(VLM_ERR_INVALID_ARGUMENT, "vlm_apply_chat_template: bad arguments");
     *out = NULL;
-    if (!m->chat_template)
-        return vlm_error(VLM_ERR_NOT_FOUND, "%s has no chat template (chat_template.jinja, "
-                         "chat_template.json or tokenizer_config.json)", m->dir);
-    char *messages = NULL, *vars = NULL;
-    vlm_status st = vlm_build_chat_messages(m->model_type, prompt, system, num_images, &messages);
-    if (st == VLM_OK) st = template_vars(m, messages, &vars);
-    if (st == VLM_OK) st = vlm_template_render_json(m->chat_template, vars, out);
-    vlm_free(messages);
-    free(vars);
-    return st;
+    return vlm_template_apply(m->chat_template, m->model_type, prompt, system, num_images, NULL, out);
 }
