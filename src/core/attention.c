@@ -1,14 +1,15 @@
 /*
  * attention.c — scaled dot-product attention with grouped KV heads.
  *
- * One task is a block of queries of one head. It walks the keys in blocks
- * (so a block of K and V stays in L1 while every query of the task uses
- * it) and keeps an online softmax per query: running maximum, running
- * sum and an unnormalised output row, rescaled whenever the maximum grows.
+ * One task is a block of queries of the query heads that share one KV
+ * head (or a slice of them, when there are few tasks per thread). It walks
+ * the keys in blocks, so each block of K and V is fetched from memory once
+ * and used by every head and query of the task, and keeps an online
+ * softmax per (head, query): running maximum, running sum and an
+ * unnormalised output row, rescaled whenever the maximum grows.
  * This is exact (no approximation beyond f32 rounding), needs no n_kv-sized
  * buffer, and covers prefill (many queries, causal) and decode (one query
- * against the whole cache) alike. Tasks are ordered so that the heads
- * sharing a KV head run next to each other.
+ * against the whole cache) alike.
  */
 #include <math.h>
 
@@ -17,13 +18,15 @@
 enum {
     ATTN_KEY_BLOCK = 64,
     ATTN_MAX_QUERY_BLOCK = 16,
+    ATTN_STATE_FLOATS = 4096,  /* output rows a task accumulates (16 KB) */
+    ATTN_MAX_STATES = 512,      /* (head, query) pairs a task tracks */
 };
 
 typedef struct attn_job {
     float *out;
     const float *q, *k, *v;
     int64_t n_q, q_stride, n_kv, kv_stride, causal_offset, query_block;
-    int n_heads, n_kv_heads, head_dim;
+    int heads_per_task, n_heads, n_kv_heads, head_dim;
     float scale;
     const vlm_kernel_table *t;
 } attn_job;
@@ -60,35 +63,48 @@ static void attend_keys(const attn_job *j, int h, const float *qv, int64_t k0, i
     j->t->attn_mix(st->acc, p, vb, j->kv_stride, n, d);
 }
 
-static void attend_query_block(const attn_job *j, int h, int64_t q0, int64_t q1) {
+/* Query rows [q0, q1) of heads [h0, h1) (all sharing one KV head): every
+ * block of K and V is fetched once and used by all of them. */
+static void attend_block(const attn_job *j, int h0, int h1, int64_t q0, int64_t q1) {
     int d = j->head_dim;
-    float acc[VLM_ATTENTION_MAX_HEAD_DIM]; /* query_block * head_dim fit */
-    attn_state st[ATTN_MAX_QUERY_BLOCK];
-    for (int64_t i = q0; i < q1; i++) {
-        st[i - q0] = (attn_state){-INFINITY, 0.0f, acc + (i - q0) * d};
-        for (int c = 0; c < d; c++) st[i - q0].acc[c] = 0.0f;
+    int64_t nq = q1 - q0;
+    float acc[ATTN_STATE_FLOATS]; /* (h1 - h0) * nq * head_dim fit */
+    attn_state st[ATTN_MAX_STATES];
+    for (int64_t s = 0; s < (h1 - h0) * nq; s++) {
+        st[s] = (attn_state){-INFINITY, 0.0f, acc + s * d};
+        for (int c = 0; c < d; c++) st[s].acc[c] = 0.0f;
     }
     int64_t last = visible_keys(j, q1 - 1);
     for (int64_t k0 = 0; k0 < last; k0 += ATTN_KEY_BLOCK)
+        for (int h = h0; h < h1; h++)
+            for (int64_t i = q0; i < q1; i++) {
+                int64_t k1 = k0 + ATTN_KEY_BLOCK, seen = visible_keys(j, i);
+                if (k1 > seen) k1 = seen;
+                if (k1 > k0)
+                    attend_keys(j, h, j->q + i * j->q_stride + (int64_t)h * d, k0, k1,
+                                &st[(h - h0) * nq + i - q0]);
+            }
+    for (int h = h0; h < h1; h++)
         for (int64_t i = q0; i < q1; i++) {
-            int64_t k1 = k0 + ATTN_KEY_BLOCK, seen = visible_keys(j, i);
-            if (k1 > seen) k1 = seen;
-            if (k1 > k0) attend_keys(j, h, j->q + i * j->q_stride + (int64_t)h * d, k0, k1, &st[i - q0]);
+            const attn_state *sh = &st[(h - h0) * nq + i - q0];
+            float *o = j->out + i * j->n_heads * (int64_t)d + (int64_t)h * d;
+            float inv = sh->sum > 0 ? 1.0f / sh->sum : 0.0f;
+            for (int c = 0; c < d; c++) o[c] = sh->acc[c] * inv;
         }
-    for (int64_t i = q0; i < q1; i++) {
-        float *o = j->out + i * j->n_heads * (int64_t)d + (int64_t)h * d;
-        float inv = st[i - q0].sum > 0 ? 1.0f / st[i - q0].sum : 0.0f;
-        for (int c = 0; c < d; c++) o[c] = st[i - q0].acc[c] * inv;
-    }
 }
 
+/* Task t = (query block, KV head, slice of that KV head's query heads). */
 static void attention_task(void *ctx, int64_t t0, int64_t t1) {
     const attn_job *j = ctx;
+    int group = j->n_heads / j->n_kv_heads;
+    int64_t slices = (group + j->heads_per_task - 1) / j->heads_per_task;
     for (int64_t t = t0; t < t1; t++) {
-        int h = (int)(t % j->n_heads);
-        int64_t q0 = (t / j->n_heads) * j->query_block;
+        int64_t slice = t % slices, g = t / slices % j->n_kv_heads, qb = t / slices / j->n_kv_heads;
+        int h0 = (int)(g * group + slice * j->heads_per_task);
+        int h1 = h0 + j->heads_per_task < (int)(g + 1) * group ? h0 + j->heads_per_task : (int)(g + 1) * group;
+        int64_t q0 = qb * j->query_block;
         int64_t q1 = q0 + j->query_block < j->n_q ? q0 + j->query_block : j->n_q;
-        attend_query_block(j, h, q0, q1);
+        attend_block(j, h0, h1, q0, q1);
     }
 }
 
@@ -101,10 +117,21 @@ void vlm_attention(float *out, const float *q, int64_t n_q, int64_t q_stride, co
         for (int64_t i = 0; i < n_q * n_heads * (int64_t)head_dim; i++) out[i] = 0.0f;
         return;
     }
-    int64_t query_block = VLM_ATTENTION_MAX_HEAD_DIM / head_dim;
+    /* Heads per task: the whole group shares K/V loads, but split it while
+     * there would be fewer than two tasks per thread. */
+    int group = n_heads / n_kv_heads, per_task = group;
+    int64_t query_blocks_min = (n_q + ATTN_MAX_QUERY_BLOCK - 1) / ATTN_MAX_QUERY_BLOCK;
+    while (per_task > 1 && query_blocks_min * n_kv_heads * ((group + per_task - 1) / per_task) <
+                               2 * (int64_t)vlm_threads())
+        per_task = (per_task + 1) / 2;
+    while (per_task > 1 && ((int64_t)per_task * head_dim > ATTN_STATE_FLOATS / 2 ||
+                            per_task * ATTN_MAX_QUERY_BLOCK > ATTN_MAX_STATES))
+        per_task /= 2;
+    int64_t query_block = ATTN_STATE_FLOATS / ((int64_t)per_task * head_dim);
     if (query_block > ATTN_MAX_QUERY_BLOCK) query_block = ATTN_MAX_QUERY_BLOCK;
-    attn_job j = {out, q, k, v, n_q, q_stride, n_kv, kv_stride, causal_offset, query_block,
+    attn_job j = {out, q, k, v, n_q, q_stride, n_kv, kv_stride, causal_offset, query_block, per_task,
                   n_heads, n_kv_heads, head_dim, scale, vlm_kernels_active()};
     int64_t blocks = (n_q + query_block - 1) / query_block;
-    vlm_parallel_for(blocks * n_heads, 1, attention_task, &j);
+    int64_t slices = (group + per_task - 1) / per_task;
+    vlm_parallel_for(blocks * n_kv_heads * slices, 1, attention_task, &j);
 }
