@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/kernels.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_utf8.h"
 
@@ -192,61 +193,93 @@ static vlm_status read_merge(tj_lexer *lx, const char **a, size_t *alen, const c
     return more ? vlm_error(VLM_ERR_FORMAT, "model.merges: pair has more than 2 parts") : VLM_OK;
 }
 
-#define MERGE_BATCH 256
+#define MERGE_BATCH 128     /* merges resolved as one prefetched batch */
+#define MERGE_CHUNK 8192    /* merges per parallel task */
 
-/* Merges read but not yet resolved: three lookups each (left, right,
- * merged) done as one prefetched batch. */
-typedef struct merge_batch {
+/* A merge as read: its parts (in the JSON buffer) and, once resolved, the
+ * ids of left, right and merged token (-1 when absent). */
+typedef struct merge_entry {
+    const char *a, *b;
+    uint32_t alen, blen;
+    int32_t ids[3];
+} merge_entry;
+
+typedef struct merge_list {
+    const bpe_model *m;
+    merge_entry *e;
+    size_t n, cap;
+} merge_list;
+
+/* Vocabulary ids of merges [begin, end): three lookups per merge, in
+ * prefetched batches. Read-only on the vocabulary, so ranges run in
+ * parallel. */
+static void resolve_merges(void *ctx, int64_t begin, int64_t end) {
+    merge_list *l = ctx;
+    size_t skip = l->m->subword_prefix ? strlen(l->m->subword_prefix) : 0;
     tok_lookup q[3 * MERGE_BATCH];
-    size_t n;
-    uint32_t first_rank;
-} merge_batch;
-
-static vlm_status queue_merge(bpe_model *m, merge_batch *mb, const char *a, size_t alen, const char *b, size_t blen) {
-    size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
-    if (skip > blen)
-        return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" lacks the subword prefix", (int)blen, b);
-    tok_lookup *q = &mb->q[3 * mb->n++];
-    q[0] = (tok_lookup){.a = a, .alen = alen, .b = "", .blen = 0};
-    q[1] = (tok_lookup){.a = b, .alen = blen, .b = "", .blen = 0};
-    q[2] = (tok_lookup){.a = a, .alen = alen, .b = b + skip, .blen = blen - skip};
-    return VLM_OK;
+    for (int64_t k0 = begin; k0 < end; k0 += MERGE_BATCH) {
+        size_t n = (size_t)(end - k0) < MERGE_BATCH ? (size_t)(end - k0) : MERGE_BATCH;
+        for (size_t i = 0; i < n; i++) {
+            const merge_entry *e = &l->e[k0 + (int64_t)i];
+            q[3 * i] = (tok_lookup){.a = e->a, .alen = e->alen, .b = "", .blen = 0};
+            q[3 * i + 1] = (tok_lookup){.a = e->b, .alen = e->blen, .b = "", .blen = 0};
+            q[3 * i + 2] = (tok_lookup){.a = e->a, .alen = e->alen, .b = e->b + skip, .blen = e->blen - skip};
+        }
+        tok_vocab_find_batch(&l->m->vocab, q, 3 * n);
+        for (size_t i = 0; i < n; i++)
+            for (int j = 0; j < 3; j++) l->e[k0 + (int64_t)i].ids[j] = q[3 * i + j].id;
+    }
 }
 
-static vlm_status flush_merges(bpe_model *m, merge_batch *mb) {
-    tok_vocab_find_batch(&m->vocab, mb->q, 3 * mb->n);
-    if ((m->merges.count + mb->n) * 2 > m->merges.mask + 1) {
-        vlm_status st = merges_grow(&m->merges);
-        if (st) return st;
+static vlm_status read_merges(bpe_model *m, const tj_node *merges, merge_list *l) {
+    size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
+    tj_lexer lx;
+    tj_lexer_init(&lx, merges->v.raw, merges->raw_len, "model.merges");
+    vlm_status st = tj_lex_open(&lx, '[');
+    size_t index = 0;
+    for (bool more = true; !st;) {
+        const char *a, *b;
+        size_t alen, blen;
+        if ((st = tj_lex_next(&lx, ']', &index, &more)) || !more) break;
+        if ((st = read_merge(&lx, &a, &alen, &b, &blen))) break;
+        if (skip > blen)
+            return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" lacks the subword prefix", (int)blen, b);
+        if (alen > UINT32_MAX || blen > UINT32_MAX) return vlm_error(VLM_ERR_LIMIT, "model.merges: token too long");
+        if ((st = tok_grow(&l->e, l->n, &l->cap, sizeof *l->e, 4096))) break;
+        l->e[l->n++] = (merge_entry){a, b, (uint32_t)alen, (uint32_t)blen, {-1, -1, -1}};
     }
-    if ((m->boundary_count + mb->n) * 2 > m->boundary_mask + 1) {
-        vlm_status st = boundary_grow(m);
-        if (st) return st;
-    }
-    for (size_t k = 0; k < mb->n; k++) { /* fetch the merge map and boundary slots */
-        const tok_lookup *q = &mb->q[3 * k];
-        uint64_t key = ((uint64_t)(uint32_t)q[0].id << 32 | (uint32_t)q[1].id) + 1;
+    return st;
+}
+
+static uint64_t boundary_key(const merge_entry *e) {
+    return ((uint64_t)last_code_point(e->a, e->alen) << 32 | utf8_next(e->b, &(size_t){0})) + 1;
+}
+
+/* Enter resolved merges [begin, end) in rank order, fetching the slots of
+ * the whole range first. */
+static vlm_status insert_merges(bpe_model *m, const merge_list *l, size_t begin, size_t end) {
+    for (size_t k = begin; k < end; k++) {
+        const merge_entry *e = &l->e[k];
+        uint64_t key = ((uint64_t)(uint32_t)e->ids[0] << 32 | (uint32_t)e->ids[1]) + 1;
         __builtin_prefetch(&m->merges.slots[tok_mix64(key) & m->merges.mask]);
-        if (q[0].alen && q[1].alen) {
-            uint64_t bkey = ((uint64_t)last_code_point(q[0].a, q[0].alen) << 32 | utf8_next(q[1].a, &(size_t){0})) + 1;
-            __builtin_prefetch(&m->boundary_keys[tok_mix64(bkey) & m->boundary_mask]);
-        }
+        if (e->alen && e->blen) __builtin_prefetch(&m->boundary_keys[tok_mix64(boundary_key(e)) & m->boundary_mask]);
     }
-    for (size_t k = 0; k < mb->n; k++) {
-        const tok_lookup *q = &mb->q[3 * k];
-        for (int part = 0; part < 2; part++)
-            if (q[part].id < 0)
-                return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" is not in the vocabulary", (int)q[part].alen,
-                                 q[part].a);
-        if (q[2].id < 0)
+    for (size_t k = begin; k < end; k++) {
+        const merge_entry *e = &l->e[k];
+        if (e->ids[0] < 0 || e->ids[1] < 0)
+            return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" is not in the vocabulary",
+                             (int)(e->ids[0] < 0 ? e->alen : e->blen), e->ids[0] < 0 ? e->a : e->b);
+        size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
+        if (e->ids[2] < 0)
             return vlm_error(VLM_ERR_FORMAT, "model.merges: merged token \"%.*s%.*s\" is not in the vocabulary",
-                             (int)q[2].alen, q[2].a, (int)q[2].blen, q[2].b);
-        vlm_status st = merges_put(&m->merges, q[0].id, q[1].id, mb->first_rank + (uint32_t)k, q[2].id);
-        if (!st && q[0].alen && q[1].alen) st = boundary_put(m, last_code_point(q[0].a, q[0].alen), utf8_next(q[1].a, &(size_t){0}));
+                             (int)e->alen, e->a, (int)(e->blen - skip), e->b + skip);
+        vlm_status st = merges_put(&m->merges, e->ids[0], e->ids[1], (uint32_t)k, e->ids[2]);
+        if (!st && e->alen && e->blen) {
+            uint64_t bk = boundary_key(e);
+            st = boundary_put(m, (uint32_t)((bk - 1) >> 32), (uint32_t)(bk - 1));
+        }
         if (st) return st;
     }
-    mb->first_rank += (uint32_t)mb->n;
-    mb->n = 0;
     return VLM_OK;
 }
 
@@ -254,23 +287,14 @@ static vlm_status load_merges(bpe_model *m, const tj_node *merges) {
     if (!merges) return merges_init(&m->merges, 0);
     if (!tj_is(merges, TJ_RAW) || merges->v.raw[0] != '[')
         return vlm_error(VLM_ERR_FORMAT, "model.merges must be a list");
-    vlm_status st = merges_init(&m->merges, merges->raw_len / 24);
-    if (st || (st = boundary_grow(m))) return st;
-    merge_batch *mb = vlm_calloc(1, sizeof *mb);
-    if (!mb) return VLM_ERR_OUT_OF_MEMORY;
-    tj_lexer lx;
-    tj_lexer_init(&lx, merges->v.raw, merges->raw_len, "model.merges");
-    st = tj_lex_open(&lx, '[');
-    size_t index = 0;
-    for (bool more = true; !st;) {
-        const char *a, *b;
-        size_t alen, blen;
-        if ((st = tj_lex_next(&lx, ']', &index, &more)) || !more) break;
-        if ((st = read_merge(&lx, &a, &alen, &b, &blen)) || (st = queue_merge(m, mb, a, alen, b, blen))) break;
-        if (mb->n == MERGE_BATCH) st = flush_merges(m, mb);
-    }
-    if (!st) st = flush_merges(m, mb);
-    free(mb);
+    merge_list l = {.m = m};
+    vlm_status st = read_merges(m, merges, &l);
+    if (!st) st = merges_init(&m->merges, l.n);
+    if (!st) st = boundary_grow(m);
+    if (!st) vlm_parallel_for((int64_t)l.n, MERGE_CHUNK, resolve_merges, &l);
+    for (size_t k = 0; !st && k < l.n; k += MERGE_BATCH)
+        st = insert_merges(m, &l, k, k + MERGE_BATCH < l.n ? k + MERGE_BATCH : l.n);
+    free(l.e);
     return st;
 }
 
