@@ -9,7 +9,9 @@
 # bits/weight like Q4_0, 8-bit is 8.5 like Q8_0, bf16 vs F16 are both 16).
 # Both do prefill 512 and decode 128. The memory bandwidth of a shared host
 # drifts, so each pair runs back to back and the read bandwidth is measured
-# in the same run (membw from the peer kit, and vlm's own probe).
+# in the same run (membw from the peer kit, and vlm's own probe over its
+# weights); "decode % roofline" = decode tok/s x bytes read per token / read
+# bandwidth, shown as vlm (own probe) / vlm (membw) (llama.cpp (membw)).
 #
 # usage: bench/run_vs_llamacpp.sh [--threads N] [--bits "4 8 16"] [--reps R]
 # env:   VLM (default build/vlm), VLM_PEER_DIR (default ~/.cache/vlm-peer),
@@ -51,6 +53,8 @@ gguf() {  # gguf BITS -> path of the matching random-weight GGUF, written if mis
 }
 
 gguf_type() { case "$1" in 4) echo q4_0 ;; 8) echo q8_0 ;; 16) echo f16 ;; esac; }
+# MB a GGUF decode step reads: its tensor data (tied embedding = output once).
+gguf_decode_mb() { local f; f=$(gguf "$1"); awk -v s="$(stat -c %s "$f")" 'BEGIN { printf "%.1f", s / 1e6 }'; }
 json_num() { sed -n "s/.*\"$2\": *\([0-9.eE+-]*\).*/\1/p" <<<"$1"; }
 
 # llama-bench -o json prints one object per test; pick avg_ts of pp and tg.
@@ -65,7 +69,7 @@ llama_rates() {  # llama_rates MODEL -> "prefill decode"
 
 membw() { OMP_NUM_THREADS="$THREADS" OMP_PROC_BIND=spread "$PEER/bin/membw" 512 12 2>/dev/null | sed -n 's/^RESULT read *best \([0-9.]*\).*/\1/p'; }
 
-printf "%-6s | %-24s | %-22s | %-22s | %-10s | %-14s | %s\n" bits "vlm prefill / decode t/s" "llama.cpp pp / tg t/s" "vlm/llama pp / tg" "roofline" "peak RSS (x)" "membw GB/s"
+printf "%-5s | %-24s | %-22s | %-18s | %-22s | %-20s | %s\n" bits "vlm prefill / decode t/s" "llama.cpp pp / tg t/s" "vlm/llama pp / tg" "decode % roofline" "peak RSS MB (x)" "read GB/s"
 for b in $BITS; do
   dir="$CKPT/qwen2-vl-2b-$b"
   [ -f "$dir/model.safetensors" ] || "$VLM" bench --make-random qwen2-vl-2b --bits "$b" --out "$dir" >&2
@@ -74,7 +78,11 @@ for b in $BITS; do
   read -r lpp ltg < <(llama_rates "$(gguf "$b")")
   vpp=$(json_num "$v" prefill_tok_s); vtg=$(json_num "$v" decode_tok_s)
   roof=$(json_num "$v" decode_roofline_pct); rss=$(json_num "$v" peak_rss_mb); rx=$(json_num "$v" rss_over_weights_kv)
+  mb=$(json_num "$v" decode_bytes_per_token_mb); probe=$(json_num "$v" read_gb_s)
   ratio=$(awk -v a="$vpp" -v b="$lpp" -v c="$vtg" -v d="$ltg" 'BEGIN { printf "%.2f / %.2f", a / b, c / d }')
-  printf "%-6s | %-24s | %-22s | %-22s | %-10s | %-14s | %s\n" "$b" "$vpp / $vtg" "$lpp / $ltg" "$ratio" "$roof %" "$rss MB ($rx)" "$bw"
+  # roofline against vlm's own probe and against membw; llama.cpp's against membw (GGUF bytes per token)
+  roofs=$(awk -v r="$roof" -v t="$vtg" -v m="$mb" -v bw="$bw" -v lt="$ltg" -v lb="$(gguf_decode_mb "$b")" \
+    'BEGIN { if (bw > 0) printf "%s / %.0f (llama %.0f)", r, 100 * t * m / (bw * 1e3), 100 * lt * lb / (bw * 1e3); else printf "%s", r }')
+  printf "%-5s | %-24s | %-22s | %-18s | %-22s | %-20s | %s\n" "$b" "$vpp / $vtg" "$lpp / $ltg" "$ratio" "$roofs" "$rss ($rx)" "$probe / $bw"
   echo "  vlm: $v" >&2
 done
