@@ -9,17 +9,10 @@
 
 #include "core/kernels.h"
 #include "test.h"
+#include "test_rng.h"
 
 static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint32_t rng_u32(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-static float rng_uniform(void) { return (float)(rng_u32() & 0xffffff) / 16777216.0f * 2.0f - 1.0f; }
 
 /* ---- linear ------------------------------------------------------------ */
 
@@ -421,6 +414,7 @@ static void test_attention(void) {
 }
 
 void run_tests(void) {
+    vlm_set_precise(true); /* these tests check the exact f32 path (fast mode: test_fast_matmul.c) */
     RUN(test_isa_selection);
     RUN(test_weight_validate);
     RUN(test_parallel_for);

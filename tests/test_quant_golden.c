@@ -186,6 +186,7 @@ static void test_embedding(void) {
 }
 
 void run_tests(void) {
+    vlm_set_precise(true); /* f32 goldens; fast mode: test_fast_matmul.c */
     RUN(test_all_cases);
     RUN(test_embedding);
 }

@@ -688,6 +688,7 @@ static void test_transformers_checkpoints(void) {
 }
 
 void run_tests(void) {
+    vlm_set_precise(true); /* f32 goldens at 1e-4; fast mode: test_fast_matmul.c */
     RUN(test_positions_qwen2_vl);
     RUN(test_positions_qwen2_5_vl);
     RUN(test_positions_text_only_and_errors);

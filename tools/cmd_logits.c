@@ -29,7 +29,7 @@ static void usage(FILE *out) {
           "                  [--out FILE.npy] [--greedy N] [--prefill-step-size N] [--threads N]\n"
           "Prompt ids are used verbatim (image tokens already expanded). --out receives the\n"
           "prompt's logits [L, vocab] as float32; stdout gets {\"tokens\": [...]}, the N greedy\n"
-          "tokens decoded after the prompt (default 0).\n",
+          "tokens decoded after the prompt (default 0). Matmuls run in precise (f32) mode.\n",
           out);
 }
 
@@ -151,6 +151,7 @@ int cmd_logits(int argc, char **argv) {
     int32_t *ids = NULL;
     int64_t n = 0;
     if (load_prompt_ids(a.ids, &ids, &n)) return 1;
+    vlm_set_precise(true); /* logits are compared against float32 references */
     vlm_load_options opts = {.num_threads = (int)a.threads};
     vlm_model *m = NULL;
     model_images im;

@@ -4,9 +4,11 @@
  * The one place that knows which instruction sets exist: it asks CPUID
  * (and the OS, via XGETBV, whether the wide registers are saved), then
  * picks the best compiled kernel table the CPU can run. The choice is the
- * only global mutable state of the kernels: an atomic pointer, changed by
- * vlm_kernels_select / vlm_kernels_force_scalar (tests, benchmarks) and
- * initialised from the VLM_KERNELS environment variable when set.
+ * only global mutable state of the kernels, with the fast-matmul switch:
+ * an atomic pointer, changed by vlm_kernels_select / vlm_kernels_force_scalar
+ * (tests, benchmarks) and initialised from the VLM_KERNELS environment
+ * variable when set; and an atomic flag, changed by vlm_set_fast_matmul /
+ * vlm_set_precise and initialised from VLM_PRECISE.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -105,3 +107,20 @@ void vlm_kernels_force_scalar(int on) {
 }
 
 const char *vlm_kernels_isa(void) { return vlm_kernels_active()->isa; }
+
+/* -1 until first use, then 1 (fast) or 0 (precise). */
+static atomic_int fast_matmul = -1;
+
+int vlm_fast_matmul(void) {
+    int on = atomic_load_explicit(&fast_matmul, memory_order_relaxed);
+    if (on < 0) {
+        const char *env = getenv("VLM_PRECISE");
+        on = !(env && env[0] && strcmp(env, "0"));
+        atomic_store_explicit(&fast_matmul, on, memory_order_relaxed);
+    }
+    return on;
+}
+
+void vlm_set_fast_matmul(int on) { atomic_store_explicit(&fast_matmul, on ? 1 : 0, memory_order_relaxed); }
+
+void vlm_set_precise(bool precise) { vlm_set_fast_matmul(!precise); }

@@ -35,6 +35,38 @@ typedef struct vlm_gemv_args {
     const float *bias;  /* [rows] or NULL */
 } vlm_gemv_args;
 
+/* Activations quantized to int8 for the fast integer matmul (linear_q8.c):
+ * each row of x in blocks of LINEAR_Q8_BLOCK columns, x ~ d * x8 with
+ * d = max|x| / 127 per block; group sums of the ORIGINAL x keep the bias
+ * term exact. Codes are stored per row in the order of linear_q8_index:
+ * natural for 8-bit weights; for 4-bit weights each 64-column chunk holds
+ * the even columns of its first block, the even columns of its second,
+ * then the odd columns of each (a trailing lone block: evens, odds), so
+ * that the low / high nibbles of 32 weight bytes line up with 32 codes. */
+enum { LINEAR_Q8_BLOCK = 32 };
+typedef struct vlm_q8_acts {
+    int64_t m, cols;
+    const int8_t *q;     /* [m][cols] */
+    const float *d;      /* [m][cols / LINEAR_Q8_BLOCK] */
+    const float *xsum;   /* [m][cols / group_size] */
+} vlm_q8_acts;
+
+/* One integer-matmul call: y[i][r] for every row i of x, W rows [r0, r1). */
+typedef struct vlm_q8_args {
+    const vlm_weight *w;  /* 4- or 8-bit, group size a multiple of the block */
+    const vlm_q8_acts *x;
+    float *y;             /* [m][rows] */
+    const float *bias;    /* [rows] or NULL */
+} vlm_q8_args;
+
+/* Position of column c in a quantized activation row (see vlm_q8_acts). */
+static inline int64_t linear_q8_index(int bits, int64_t cols, int64_t c) {
+    if (bits != 4) return c;
+    int64_t c0 = c & ~(int64_t)63, o = c - c0, p = o & 31;
+    if (c0 + 64 > cols) return c0 + (p & 1) * 16 + (p >> 1);
+    return c0 + (p & 1) * 32 + (o >> 5) * 16 + (p >> 1);
+}
+
 typedef struct vlm_kernel_table {
     const char *isa;
     int lanes;           /* f32 lanes per vector; 0 = natural code order only */
@@ -64,6 +96,8 @@ typedef struct vlm_kernel_table {
     void (*sigmoid_gate)(float *y, const float *x, const float *up, float alpha, int64_t n);
     /* x[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), in place. */
     void (*gelu_tanh)(float *x, int64_t n);
+    /* Integer matmul with int8 activations (4/8-bit weights), or NULL. */
+    void (*gemv_q8)(const vlm_q8_args *a, int64_t r0, int64_t r1);
 } vlm_kernel_table;
 
 /* The table in use (cpu.c). */
@@ -74,6 +108,17 @@ int64_t linear_code_block(const vlm_kernel_table *t, const vlm_weight *w);
 
 /* The natural-order row unpacker every table may fall back to (linear.c). */
 void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out);
+/* The integer matmul in plain C: the reference for SIMD versions and the
+ * scalar table's entry (linear_q8.c). */
+void linear_q8_gemv_scalar(const vlm_q8_args *a, int64_t r0, int64_t r1);
+/* True when the integer path handles w (fast mode aside). */
+int linear_q8_supports(const vlm_weight *w);
+/* Quantize the m rows of x for w into acts (buffers owned by acts, freed
+ * with linear_q8_acts_free); xsum must hold the group sums of x. Returns 0
+ * on allocation failure. */
+int linear_q8_quantize(vlm_q8_acts *acts, const float *x, int64_t m, const vlm_weight *w,
+                       const float *xsum);
+void linear_q8_acts_free(vlm_q8_acts *acts);
 /* Scalar activations every table may use for tails (kernels_scalar.c). */
 float act_sigmoid_gate(float x, float alpha);
 float act_gelu_tanh(float x);
@@ -99,6 +144,7 @@ extern const vlm_kernel_table vlm_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const vlm_kernel_table vlm_kernels_avx2;
 extern const vlm_kernel_table vlm_kernels_avx512;
+void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1); /* also used by avx512 */
 #elif defined(__aarch64__)
 extern const vlm_kernel_table vlm_kernels_neon;
 #endif

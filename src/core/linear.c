@@ -10,6 +10,13 @@
  *
  * Quantized GEMV uses  sum_k x_k (s q_k + b) = s * sum_k x_k q_k + b * sum_k x_k
  * per group, with the group sums of x computed once per call.
+ *
+ * In fast mode (vlm_fast_matmul) GEMV on 4/8-bit weights takes the integer
+ * path instead: x is quantized to int8 once per call and the table's
+ * gemv_q8 runs over W rows in parallel (linear_q8.c). GEMM keeps the f32
+ * panels: on CPUs without VNNI (AVX2: maddubs + madd per 64 codes and row)
+ * the integer dot products measured slower than the f32 micro-kernel,
+ * which reuses each unpacked panel for every input row.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -240,6 +247,51 @@ static void gemm_task(void *ctx, int64_t b0, int64_t b1) {
 
 /* ---- driver -------------------------------------------------------------- */
 
+/* sums[i][g] = sum of x row i over the columns of group g of w. */
+static void group_sums(const vlm_weight *w, const float *x, int64_t m, float *sums) {
+    int64_t groups = w->cols / w->group_size;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t g = 0; g < groups; g++) {
+            const float *xg = x + i * w->cols + g * w->group_size;
+            float s = 0;
+            for (int k = 0; k < w->group_size; k++) s += xg[k];
+            sums[i * groups + g] = s;
+        }
+}
+
+/* ---- integer path: int8 activations ---------------------------------------- */
+
+typedef struct q8_job {
+    vlm_q8_args args;
+    void (*kernel)(const vlm_q8_args *a, int64_t r0, int64_t r1);
+} q8_job;
+
+static void q8_task(void *ctx, int64_t q0, int64_t q1) {
+    const q8_job *job = ctx;
+    int64_t rows = job->args.w->rows;
+    int64_t r1 = q1 * GEMV_ROW_QUAD < rows ? q1 * GEMV_ROW_QUAD : rows;
+    job->kernel(&job->args, q0 * GEMV_ROW_QUAD, r1);
+}
+
+/* y by the integer path; returns 0 (y untouched) on allocation failure. */
+static int linear_q8(const vlm_kernel_table *t, float *y, const float *x, int64_t m, const vlm_weight *w,
+                     const float *bias) {
+    float *sums = malloc((size_t)(m * (w->cols / w->group_size)) * sizeof(float));
+    vlm_q8_acts acts;
+    if (!sums) return 0;
+    group_sums(w, x, m, sums);
+    if (!linear_q8_quantize(&acts, x, m, w, sums)) {
+        free(sums);
+        return 0;
+    }
+    q8_job job = {{w, &acts, y, bias}, t->gemv_q8};
+    int64_t quads = (w->rows + GEMV_ROW_QUAD - 1) / GEMV_ROW_QUAD;
+    vlm_parallel_for(quads, 8, q8_task, &job);
+    linear_q8_acts_free(&acts);
+    free(sums);
+    return 1;
+}
+
 /* x in the table's code order plus per-group sums; NULL when x can be used
  * as is (dense weights). Returns 0 on allocation failure. */
 static int prepare_x(const vlm_kernel_table *t, const vlm_weight *w, const float *x, int64_t m,
@@ -252,13 +304,7 @@ static int prepare_x(const vlm_kernel_table *t, const vlm_weight *w, const float
     *buf = malloc((size_t)(m * (groups + (block ? w->cols : 0))) * sizeof(float));
     if (!*buf) return 0;
     float *sums = *buf;
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t g = 0; g < groups; g++) {
-            const float *xg = x + i * w->cols + g * w->group_size;
-            float s = 0;
-            for (int k = 0; k < w->group_size; k++) s += xg[k];
-            sums[i * groups + g] = s;
-        }
+    group_sums(w, x, m, sums);
     *xsum = sums;
     if (block) {
         float *xp = sums + m * groups;
@@ -274,6 +320,9 @@ static int prepare_x(const vlm_kernel_table *t, const vlm_weight *w, const float
 void vlm_linear(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias) {
     if (m <= 0 || w->rows <= 0) return;
     const vlm_kernel_table *t = vlm_kernels_active();
+    if (m < GEMM_MIN_M && t->gemv_q8 && vlm_fast_matmul() && linear_q8_supports(w) &&
+        linear_q8(t, y, x, m, w, bias))
+        return;
     float *buf;
     const float *xo, *xsum;
     if (!prepare_x(t, w, x, m, m < GEMM_MIN_M, &buf, &xo, &xsum)) {

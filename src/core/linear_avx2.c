@@ -10,6 +10,7 @@
 #define SIMD_ISA_NAME "avx2"
 #define LANES 8
 #define GEMM_MR 6
+#define SIMD_GEMV_Q8 linear_q8_gemv_avx2
 #define VF __m256
 #define VI __m256i
 

@@ -11,6 +11,7 @@
 #define SIMD_ISA_NAME "avx512"
 #define LANES 16
 #define GEMM_MR 12
+#define SIMD_GEMV_Q8 linear_q8_gemv_avx2 /* AVX-512 CPUs have AVX2 */
 #define VF __m512
 #define VI __m512i
 

@@ -1,0 +1,220 @@
+/* test_fast_matmul.c — the integer matmul (int8 activations, fast mode).
+ *
+ * (1) vlm_linear in fast mode against a double-precision product with the
+ *     exact f32 activations, within the error int8 rounding can cause:
+ *     |x - d x8| <= d/2 per column, so per output the error is at most
+ *     sum_k (d_block(k) / 2) |s_g q_k| (the bias term is exact), plus f32
+ *     rounding;
+ * (2) each SIMD kernel set against the plain-C version of the same int8
+ *     algorithm (same integers, only the f32 summation order differs);
+ * (3) the precision switch: precise mode gives the f32 path exactly.
+ * Shapes cover 4 and 8 bits, groups 32/64/128, f32/bf16/f16 scales, a lone
+ * trailing 32-column block, W rows not a multiple of four, m = 1..7. */
+#include "core/kernel_table.h"
+#include "test.h"
+#include "test_rng.h"
+
+
+typedef struct qweight {
+    vlm_weight w;
+    uint32_t *data;
+    uint16_t *scales16, *biases16;
+    float *scales32, *biases32;
+} qweight;
+
+static qweight make_weight(int bits, int group, vlm_dtype sdtype, int64_t rows, int64_t cols) {
+    qweight q = {{.dtype = VLM_DTYPE_U32, .rows = rows, .cols = cols, .bits = bits,
+                  .group_size = group, .scale_dtype = sdtype}, NULL, NULL, NULL, NULL, NULL};
+    int64_t words = rows * cols * bits / 32, groups = rows * cols / group;
+    q.data = malloc((size_t)words * 4);
+    for (int64_t i = 0; i < words; i++) q.data[i] = rng_u32() ^ (rng_u32() << 16);
+    q.scales32 = malloc((size_t)groups * 4);
+    q.biases32 = malloc((size_t)groups * 4);
+    q.scales16 = malloc((size_t)groups * 2);
+    q.biases16 = malloc((size_t)groups * 2);
+    for (int64_t g = 0; g < groups; g++) {
+        float s = 0.05f * rng_uniform(), b = 0.5f * rng_uniform();
+        q.scales16[g] = sdtype == VLM_DTYPE_BF16 ? f32_to_bf16(s) : f32_to_f16(s);
+        q.biases16[g] = sdtype == VLM_DTYPE_BF16 ? f32_to_bf16(b) : f32_to_f16(b);
+        q.scales32[g] = s;
+        q.biases32[g] = b;
+    }
+    q.w.data = q.data;
+    q.w.scales = sdtype == VLM_DTYPE_F32 ? (const void *)q.scales32 : (const void *)q.scales16;
+    q.w.biases = sdtype == VLM_DTYPE_F32 ? (const void *)q.biases32 : (const void *)q.biases16;
+    return q;
+}
+
+static void free_weight(qweight *q) {
+    free(q->data);
+    free(q->scales16);
+    free(q->biases16);
+    free(q->scales32);
+    free(q->biases32);
+}
+
+/* Activations with a spread of magnitudes per block, one outlier per row
+ * and (row 0) an all-zero block, as real hidden states have. */
+static float *make_x(int64_t m, int64_t cols) {
+    float *x = malloc((size_t)(m * cols) * sizeof(float));
+    for (int64_t i = 0; i < m * cols; i++) x[i] = rng_uniform() * (float)(1 + (i / 32) % 5);
+    for (int64_t i = 0; i < m; i++) x[i * cols + (rng_u32() % cols)] = 40.0f;
+    for (int k = 0; k < 32 && cols > 64; k++) x[32 + k] = 0.0f;
+    return x;
+}
+
+/* Independent reference: the dequantized weight in double, and the int8
+ * error bound of the header comment. */
+static void reference(const vlm_weight *w, const float *x, int64_t m, const float *bias,
+                      double *y, double *bound) {
+    float *wf = malloc((size_t)(w->rows * w->cols) * sizeof(float));
+    vlm_dequantize(w, wf);
+    for (int64_t i = 0; i < m; i++) {
+        const float *xi = x + i * w->cols;
+        for (int64_t r = 0; r < w->rows; r++) {
+            double acc = bias[r], err = 0, mag = 0;
+            for (int64_t b0 = 0; b0 < w->cols; b0 += 32) {
+                double amax = 0, sq = 0;
+                for (int k = 0; k < 32; k++) amax = fmax(amax, fabs(xi[b0 + k]));
+                for (int64_t k = b0; k < b0 + 32; k++) {
+                    int64_t g = r * (w->cols / w->group_size) + k / w->group_size;
+                    double s = w->scale_dtype == VLM_DTYPE_F32 ? ((const float *)w->scales)[g]
+                               : w->scale_dtype == VLM_DTYPE_BF16 ? bf16_to_f32(((const uint16_t *)w->scales)[g])
+                                                                 : f16_to_f32(((const uint16_t *)w->scales)[g]);
+                    double bb = w->scale_dtype == VLM_DTYPE_F32 ? ((const float *)w->biases)[g]
+                                : w->scale_dtype == VLM_DTYPE_BF16 ? bf16_to_f32(((const uint16_t *)w->biases)[g])
+                                                                  : f16_to_f32(((const uint16_t *)w->biases)[g]);
+                    double wk = wf[r * w->cols + k];
+                    acc += wk * xi[k];
+                    sq += fabs(wk - bb); /* |s q_k| */
+                    mag += fabs(wk * xi[k]) + fabs(s) * 255.0 * fabs(xi[k]);
+                }
+                err += amax / 127.0 / 2.0 * sq;
+            }
+            y[i * w->rows + r] = acc;
+            bound[i * w->rows + r] = err * 1.0001 + 2e-6 * mag + 1e-6;
+        }
+    }
+    free(wf);
+}
+
+/* Fast vlm_linear under the current kernel set against the reference. */
+static void check_fast_vs_exact(const qweight *q, int64_t m, const char *what) {
+    const vlm_weight *w = &q->w;
+    float *x = make_x(m, w->cols), *y = malloc((size_t)(m * w->rows) * sizeof(float));
+    float *bias = malloc((size_t)w->rows * sizeof(float));
+    double *yr = malloc((size_t)(m * w->rows) * sizeof(double)), *bound = malloc((size_t)(m * w->rows) * sizeof(double));
+    for (int64_t r = 0; r < w->rows; r++) bias[r] = rng_uniform();
+    reference(w, x, m, bias, yr, bound);
+    vlm_linear(y, x, m, w, bias);
+    int bad = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < m * w->rows; i++) {
+        double e = fabs(y[i] - yr[i]);
+        if (!(e <= bound[i])) bad++;
+        if (e / bound[i] > worst) worst = e / bound[i];
+    }
+    CHECKF(bad == 0, "%s m=%lld isa=%s: %d outputs beyond the int8 bound (worst %.2fx)", what,
+           (long long)m, vlm_kernels_isa(), bad, worst);
+    free(x);
+    free(y);
+    free(bias);
+    free(yr);
+    free(bound);
+}
+
+typedef struct shape {
+    int bits, group;
+    vlm_dtype sdtype;
+    int64_t rows, cols;
+} shape;
+
+static const shape shapes[] = {
+    {4, 64, VLM_DTYPE_BF16, 37, 512}, {4, 32, VLM_DTYPE_F32, 13, 96},  {4, 128, VLM_DTYPE_F16, 8, 384},
+    {4, 32, VLM_DTYPE_BF16, 9, 160},  {8, 64, VLM_DTYPE_BF16, 21, 256}, {8, 32, VLM_DTYPE_F16, 6, 96},
+    {8, 128, VLM_DTYPE_F32, 11, 640},
+};
+static const int64_t ms[] = {1, 3, 7}; /* the integer path is GEMV only (m < 8) */
+static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
+
+static void test_fast_within_int8_bound(void) {
+    vlm_set_fast_matmul(1);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        qweight q = make_weight(shapes[s].bits, shapes[s].group, shapes[s].sdtype, shapes[s].rows, shapes[s].cols);
+        char what[64];
+        snprintf(what, sizeof what, "q%d g%d %lldx%lld", shapes[s].bits, shapes[s].group,
+                 (long long)shapes[s].rows, (long long)shapes[s].cols);
+        for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
+            if (!vlm_kernels_select(isas[k])) continue;
+            CHECK(vlm_kernels_active()->gemv_q8 != NULL || strcmp(isas[k], "neon") == 0);
+            for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++) check_fast_vs_exact(&q, ms[mi], what);
+        }
+        free_weight(&q);
+    }
+    vlm_kernels_force_scalar(0);
+}
+
+/* Every SIMD set's integer kernel against the plain-C one on the same
+ * quantized activations: same integers, f32 sums in another order. */
+static void test_simd_matches_scalar_int8(void) {
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        qweight q = make_weight(shapes[s].bits, shapes[s].group, shapes[s].sdtype, shapes[s].rows, shapes[s].cols);
+        const vlm_weight *w = &q.w;
+        int64_t m = 5, groups = w->cols / w->group_size, n = m * w->rows;
+        float *x = make_x(m, w->cols), *sums = calloc((size_t)(m * groups), sizeof(float));
+        float *y_ref = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t k = 0; k < w->cols; k++) sums[i * groups + k / w->group_size] += x[i * w->cols + k];
+        vlm_q8_acts acts;
+        CHECK(linear_q8_quantize(&acts, x, m, w, sums));
+        vlm_q8_args a = {w, &acts, y_ref, NULL};
+        linear_q8_gemv_scalar(&a, 0, w->rows);
+        double scale = 0;
+        for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(y_ref[i]));
+        for (size_t k = 0; k + 1 < sizeof isas / sizeof *isas; k++) {
+            if (!vlm_kernels_select(isas[k]) || !vlm_kernels_active()->gemv_q8) continue;
+            a.y = y;
+            vlm_kernels_active()->gemv_q8(&a, 0, w->rows);
+            double diff = test_max_abs_diff(y, y_ref, (size_t)n);
+            CHECKF(diff <= 1e-5 * scale + 1e-6, "shape %zu isa %s: max diff %g (scale %g)", s, isas[k], diff, scale);
+        }
+        linear_q8_acts_free(&acts);
+        free(x);
+        free(sums);
+        free(y_ref);
+        free(y);
+        free_weight(&q);
+    }
+    vlm_kernels_force_scalar(0);
+}
+
+/* Precise mode is the f32 path: bit-identical to it regardless of fast
+ * mode's existence, and fast mode really changes the numerics. */
+static void test_precise_switch(void) {
+    qweight q = make_weight(4, 64, VLM_DTYPE_BF16, 16, 256);
+    int64_t m = 2, n = m * q.w.rows;
+    float *x = make_x(m, q.w.cols), *yp = malloc((size_t)n * 4), *yf = malloc((size_t)n * 4), *yr = malloc((size_t)n * 4);
+    vlm_set_precise(true);
+    CHECK(vlm_fast_matmul() == 0);
+    vlm_linear(yp, x, m, &q.w, NULL);
+    vlm_linear_ref(yr, x, m, &q.w, NULL);
+    vlm_set_precise(false);
+    CHECK(vlm_fast_matmul() == 1);
+    vlm_linear(yf, x, m, &q.w, NULL);
+    double scale = 0;
+    for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(yr[i]));
+    CHECK(test_max_abs_diff(yp, yr, (size_t)n) <= 1e-5 * scale);
+    CHECK(test_max_abs_diff(yf, yp, (size_t)n) > 0);
+    free(x);
+    free(yp);
+    free(yf);
+    free(yr);
+    free_weight(&q);
+}
+
+void run_tests(void) {
+    RUN(test_fast_within_int8_bound);
+    RUN(test_simd_matches_scalar_int8);
+    RUN(test_precise_switch);
+    vlm_set_fast_matmul(1);
+}
