@@ -22,7 +22,7 @@ typedef struct generate_args {
     const char *stops[MAX_LIST];
     vlm_logit_bias bias[MAX_LIST];
     int threads;
-    bool verbose;
+    bool verbose, precise;
     vlm_generate_params params;
 } generate_args;
 
@@ -32,10 +32,11 @@ static void usage(FILE *out) {
           "                    [--top-k K] [--min-p P] [--repetition-penalty R]\n"
           "                    [--repetition-context-size N] [--presence-penalty P]\n"
           "                    [--frequency-penalty P] [--logit-bias ID=BIAS ...] [--stop TEXT ...]\n"
-          "                    [--seed S] [--prefill-step-size N] [--threads N] [--verbose]\n"
+          "                    [--seed S] [--prefill-step-size N] [--threads N] [--precise] [--verbose]\n"
           "Streams the generated text to stdout. --model takes a folder or an org/name repo id\n"
           "from the local Hugging Face cache. Defaults: --max-tokens 256, --temperature 0\n"
-          "(greedy), --prefill-step-size 2048, --seed from the clock.\n",
+          "(greedy), --prefill-step-size 2048, --seed from the clock. --precise: float32\n"
+          "activations in every matmul (default: int8 activations in decode, faster).\n",
           out);
 }
 
@@ -75,6 +76,7 @@ static int parse_bias(const char *s, vlm_logit_bias *out) {
 static int parse_option(generate_args *a, int argc, char **argv, int *i) {
     const char *flag = argv[*i];
     if (!strcmp(flag, "--verbose")) return a->verbose = true, 0;
+    if (!strcmp(flag, "--precise")) return a->precise = true, 0;
     if (*i + 1 >= argc) return cli_fail("generate", "%s needs a value", flag);
     const char *v = argv[++*i];
     vlm_generate_params *p = &a->params;
@@ -165,6 +167,7 @@ int cmd_generate(int argc, char **argv) {
     generate_args a;
     if (parse_args(&a, argc, argv)) return 1;
     if (a.threads) vlm_set_num_threads(a.threads);
+    if (a.precise) vlm_set_precise(true);
 
     vlm_load_options opts = {a.threads};
     vlm_model *m = NULL;
