@@ -26,22 +26,29 @@ static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* Scales and biases of NROWS W rows as f32, converted once per row set:
- * sb[rr * groups + g] scales, sb[(NROWS + rr) * groups + g] biases. */
+/* Scales and biases of nrows W rows as f32, converted once per row set:
+ * sb[rr * groups + g] scales, sb[(nrows + rr) * groups + g] biases. Each
+ * is a dense [rows][groups] matrix, so the AVX2 table's row reader
+ * converts it. */
 static void row_scales(const vlm_weight *w, int64_t r, int nrows, float *sb) {
     int64_t groups = w->cols / w->group_size;
-    for (int rr = 0; rr < nrows; rr++)
-        for (int64_t g = 0; g < groups; g++) {
-            sb[rr * groups + g] = linear_group_scale(w, r + rr, g);
-            sb[(nrows + rr) * groups + g] = linear_group_bias(w, r + rr, g);
-        }
+    vlm_weight scales = {.dtype = w->scale_dtype, .rows = w->rows, .cols = groups, .data = w->scales};
+    vlm_weight biases = scales;
+    biases.data = w->biases;
+    for (int rr = 0; rr < nrows; rr++) {
+        vlm_kernels_avx2.dequant(&scales, r + rr, 0, groups, sb + rr * groups);
+        vlm_kernels_avx2.dequant(&biases, r + rr, 0, groups, sb + (nrows + rr) * groups);
+    }
 }
 
 /* sum over groups of bias * (group sum of x). */
 static float bias_term(const float *biases, const float *xsum, int64_t groups) {
-    float acc = 0;
-    for (int64_t g = 0; g < groups; g++) acc += biases[g] * xsum[g];
-    return acc;
+    __m256 acc = _mm256_setzero_ps();
+    int64_t g = 0;
+    for (; g + 8 <= groups; g += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(biases + g), _mm256_loadu_ps(xsum + g), acc);
+    float sum = hsum8(acc);
+    for (; g < groups; g++) sum += biases[g] * xsum[g];
+    return sum;
 }
 
 /* The eight i32 partial sums of a 64-code chunk of 4-bit row bytes. */
@@ -72,12 +79,12 @@ Q8_INLINE int32_t q4_block(const uint8_t *bytes, const int8_t *xq) {
 Q8_INLINE void q4_rows(const vlm_q8_args *a, const float *sb, int64_t r, int64_t i, const int NROWS) {
     const vlm_weight *w = a->w;
     int64_t cols = w->cols, row_bytes = cols / 2, gs = w->group_size, groups = cols / gs;
-    int64_t span = gs < 64 ? 64 : gs, c0 = 0;
+    int64_t span = gs < 64 ? 64 : gs, gstep = span / gs, c0 = 0, g = 0; /* no division in the loop */
     const int8_t *xq = a->x->q + i * cols;
     const float *d = a->x->d + i * (cols / LINEAR_Q8_BLOCK), *xsum = a->x->xsum + i * groups;
     const uint8_t *rows = (const uint8_t *)w->data + r * row_bytes;
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (; c0 + span <= cols; c0 += span) {
+    for (; c0 + span <= cols; c0 += span, g += gstep) {
         __m256 part[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
         for (int64_t c = c0; c < c0 + span; c += 64) {
             __m256i xa = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c));
@@ -87,7 +94,7 @@ Q8_INLINE void q4_rows(const vlm_q8_args *a, const float *sb, int64_t r, int64_t
                 part[rr] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_chunk(rows + rr * row_bytes + c / 2, xa, xb)), dv, part[rr]);
         }
         for (int rr = 0; rr < NROWS; rr++) {
-            const float *s = sb + rr * groups + c0 / gs;
+            const float *s = sb + rr * groups + g;
             __m256 sv = gs < 64 ? _mm256_set_m128(_mm_set1_ps(s[1]), _mm_set1_ps(s[0])) : _mm256_set1_ps(s[0]);
             acc[rr] = _mm256_fmadd_ps(part[rr], sv, acc[rr]);
         }
@@ -95,7 +102,7 @@ Q8_INLINE void q4_rows(const vlm_q8_args *a, const float *sb, int64_t r, int64_t
     for (int rr = 0; rr < NROWS; rr++) {
         float y = hsum8(acc[rr]) + bias_term(sb + (NROWS + rr) * groups, xsum, groups);
         if (c0 < cols) /* a lone trailing block (32-column groups) */
-            y += sb[rr * groups + c0 / gs] * d[c0 / 32] * (float)q4_block(rows + rr * row_bytes + c0 / 2, xq + c0);
+            y += sb[rr * groups + g] * d[c0 / 32] * (float)q4_block(rows + rr * row_bytes + c0 / 2, xq + c0);
         a->y[i * w->rows + r + rr] = y + (a->bias ? a->bias[r + rr] : 0.0f);
     }
 }
