@@ -27,18 +27,16 @@ static inline float hsum8(__m256 v) {
 }
 
 /* Scales and biases of nrows W rows as f32, converted once per row set:
- * sb[rr * groups + g] scales, sb[(nrows + rr) * groups + g] biases. Each
- * is a dense [rows][groups] matrix, so the AVX2 table's row reader
- * converts it. */
+ * sb[rr * groups + g] scales, sb[(nrows + rr) * groups + g] biases. The
+ * rows' scales are one contiguous stretch of a dense array, which the
+ * AVX2 table's row reader converts in one call (biases likewise). */
 static void row_scales(const vlm_weight *w, int64_t r, int nrows, float *sb) {
     int64_t groups = w->cols / w->group_size;
-    vlm_weight scales = {.dtype = w->scale_dtype, .rows = w->rows, .cols = groups, .data = w->scales};
+    vlm_weight scales = {.dtype = w->scale_dtype, .rows = 1, .cols = w->rows * groups, .data = w->scales};
     vlm_weight biases = scales;
     biases.data = w->biases;
-    for (int rr = 0; rr < nrows; rr++) {
-        vlm_kernels_avx2.dequant(&scales, r + rr, 0, groups, sb + rr * groups);
-        vlm_kernels_avx2.dequant(&biases, r + rr, 0, groups, sb + (nrows + rr) * groups);
-    }
+    vlm_kernels_avx2.dequant(&scales, 0, r * groups, (r + nrows) * groups, sb);
+    vlm_kernels_avx2.dequant(&biases, 0, r * groups, (r + nrows) * groups, sb + nrows * groups);
 }
 
 /* sum over groups of bias * (group sum of x). */
