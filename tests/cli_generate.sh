@@ -108,7 +108,7 @@ expect_error "unknown option" --model "$MODEL" --prompt hi --bogus 1
 # prompt longer than the context: the same model with a 32-position context
 mkdir -p "$TMP/short"
 cp "$MODEL"/* "$TMP/short"/
-sed -i 's/"max_position_embeddings": 32768/"max_position_embeddings": 32/' "$TMP/short/config.json"
+sed 's/"max_position_embeddings": 32768/"max_position_embeddings": 32/' "$MODEL/config.json" >"$TMP/short/config.json"
 expect_error "context" --model "$TMP/short" --image "$IMAGE" --prompt "Describe this image." --max-tokens 4
 
 [ "$fails" = 0 ] && echo "cli_generate: all passed" && exit 0
