@@ -526,13 +526,14 @@ typedef struct model_copy {
     char (*names)[160];
 } model_copy;
 
-/* MLX channels-last Conv3d [O, T, P, P, C] -> PyTorch [O, C, T, P, P]. */
-static void conv_to_torch(uint16_t *dst, const uint16_t *src, const int64_t *shape) {
+/* MLX channels-last Conv3d [O, T, P, P, C] -> PyTorch [O, C, T, P, P], 2-byte
+ * elements; src lies in the mmap and need not be aligned. */
+static void conv_to_torch(uint16_t *dst, const void *src, const int64_t *shape) {
     int64_t O = shape[0], TPP = shape[1] * shape[2] * shape[3], C = shape[4];
     for (int64_t o = 0; o < O; o++)
         for (int64_t i = 0; i < TPP; i++)
             for (int64_t c = 0; c < C; c++)
-                dst[(o * C + c) * TPP + i] = src[(o * TPP + i) * C + c];
+                memcpy(&dst[(o * C + c) * TPP + i], (const char *)src + 2 * ((o * TPP + i) * C + c), 2);
 }
 
 static vlm_status copy_tensor(void *ctx, size_t index, void *buf, size_t nbytes) {

@@ -26,8 +26,13 @@ vlm_status vlm_error_prefix(vlm_status code, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_error && old[0])
-        snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", old);
+    if (n >= 0 && (size_t)n + 3 < sizeof last_error && old[0]) {
+        size_t room = sizeof last_error - (size_t)n - 3; /* ": " and the NUL */
+        size_t len = strnlen(old, room);
+        memcpy(last_error + n, ": ", 2);
+        memcpy(last_error + n + 2, old, len);
+        last_error[(size_t)n + 2 + len] = '\0';
+    }
     return code;
 }
 

@@ -123,12 +123,17 @@ void linear_q8_acts_free(vlm_q8_acts *acts);
 float act_sigmoid_gate(float x, float alpha);
 float act_gelu_tanh(float x);
 
-/* Element i of an F32/F16/BF16 array as f32. */
+/* Element i of an F32/F16/BF16 array as f32. Tensors in an mmapped
+ * safetensors file need not be aligned (MLX does not pad the header), so
+ * elements are read with memcpy. */
 static inline float linear_load_float(vlm_dtype dtype, const void *base, int64_t i) {
+    const char *p = (const char *)base;
+    uint16_t h;
+    float f;
     switch (dtype) {
-    case VLM_DTYPE_F16: return f16_to_f32(((const uint16_t *)base)[i]);
-    case VLM_DTYPE_BF16: return bf16_to_f32(((const uint16_t *)base)[i]);
-    default: return ((const float *)base)[i];
+    case VLM_DTYPE_F16: memcpy(&h, p + 2 * i, 2); return f16_to_f32(h);
+    case VLM_DTYPE_BF16: memcpy(&h, p + 2 * i, 2); return bf16_to_f32(h);
+    default: memcpy(&f, p + 4 * i, 4); return f;
     }
 }
 

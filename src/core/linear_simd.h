@@ -160,17 +160,11 @@ SIMD_INLINE VF load_dense(vlm_dtype dtype, const void *base, int64_t i) {
     return vload((const float *)base + i);
 }
 
-static float dense_scalar(vlm_dtype dtype, const void *base, int64_t i) {
-    if (dtype == VLM_DTYPE_BF16) return bf16_to_f32(((const uint16_t *)base)[i]);
-    if (dtype == VLM_DTYPE_F16) return f16_to_f32(((const uint16_t *)base)[i]);
-    return ((const float *)base)[i];
-}
-
 /* n elements of an F32/F16/BF16 array from start, as f32. */
 static void to_f32(vlm_dtype dtype, const void *base, int64_t start, int64_t n, float *out) {
     int64_t k = 0;
     for (; k + LANES <= n; k += LANES) vstore(out + k, load_dense(dtype, base, start + k));
-    for (; k < n; k++) out[k] = dense_scalar(dtype, base, start + k);
+    for (; k < n; k++) out[k] = linear_load_float(dtype, base, start + k);
 }
 
 /* y for NROWS consecutive W rows starting at r, one x row. */
@@ -186,7 +180,7 @@ SIMD_INLINE void gemv_dense_rows(const vlm_gemv_args *a, vlm_dtype dtype, int64_
     }
     for (int rr = 0; rr < NROWS; rr++) {
         float s = vhsum(acc[rr]);
-        for (int64_t t = k; t < w->cols; t++) s += dense_scalar(dtype, w->data, (r + rr) * w->cols + t) * x[t];
+        for (int64_t t = k; t < w->cols; t++) s += linear_load_float(dtype, w->data, (r + rr) * w->cols + t) * x[t];
         a->y[i * w->rows + r + rr] = s + (a->bias ? a->bias[r + rr] : 0.0f);
     }
 }
