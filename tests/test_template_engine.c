@@ -124,8 +124,8 @@ static void test_limits(void) {
                                .max_seconds = 5};
     static const char *const hostile[] = {
         /* nested loops: 10^15 iterations */
-        "{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}x{% endfor %}"
-        "{% endfor %}{% endfor %}",
+        ("{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}x{% endfor %}"
+         "{% endfor %}{% endfor %}"),
         /* unbounded macro recursion */
         "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
         /* exponential output by doubling */
