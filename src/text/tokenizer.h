@@ -47,6 +47,12 @@ static inline uint64_t tok_mix64(uint64_t k) {
 /* FNV-1a over bytes, continuing from h (so a + b hashes like their
  * concatenation); finish with tok_mix64. */
 uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n);
+#define TOK_HASH_SEED 0xCBF29CE484222325ULL
+
+/* Zeroed memory for a large hash table (count entries of size bytes),
+ * on huge pages where possible; release with free(). NULL (with the
+ * error set) when out of memory. */
+void *tok_table_alloc(size_t count, size_t size);
 
 /* Room for one more element in a growable array: when n == *cap, double
  * *cap (from `first`) and realloc *items (elements of `size` bytes). */
@@ -113,8 +119,13 @@ void tok_vocab_free(tok_vocab *v);
 /* Add token -> id. A repeated string keeps the later id (like a JSON map
  * read into a hash map); a repeated id is an error. */
 vlm_status tok_vocab_add(tok_vocab *v, const char *s, size_t len, int32_t id);
+/* The same with h = tok_vocab_hash2(s, len, "", 0) computed ahead, so that
+ * a batch of adds can fetch its slots first (tok_vocab_prefetch). */
+vlm_status tok_vocab_add_hashed(tok_vocab *v, const char *s, size_t len, int32_t id, uint64_t h);
 /* Id of the concatenation a + b, -1 if absent. */
 int32_t tok_vocab_find2(const tok_vocab *v, const char *a, size_t alen, const char *b, size_t blen);
+/* The vocabulary hash of a + b (for lookups hashed ahead of time). */
+uint64_t tok_vocab_hash2(const char *a, size_t alen, const char *b, size_t blen);
 static inline int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t len) {
     return tok_vocab_find2(v, s, len, "", 0);
 }
@@ -124,11 +135,14 @@ static inline int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t l
 typedef struct tok_lookup {
     const char *a, *b;
     size_t alen, blen;
-    uint64_t hash;
+    uint64_t hash; /* tok_vocab_hash2(a, alen, b, blen), set by the caller */
     size_t slot;
     int32_t id; /* result, -1 if absent */
 } tok_lookup;
 void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n);
+static inline void tok_vocab_prefetch(const tok_vocab *v, uint64_t hash) {
+    __builtin_prefetch(&v->slots[hash & v->mask]);
+}
 /* Token string of id or NULL. */
 const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len);
 

@@ -15,6 +15,7 @@
  * can never be merged across, so the word splits there with identical
  * results.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,7 @@
 
 static vlm_status merges_init(bpe_merge_map *mm, size_t expected) {
     size_t n = tok_table_size(expected);
-    mm->slots = vlm_calloc(n, sizeof *mm->slots);
+    mm->slots = tok_table_alloc(n, sizeof *mm->slots);
     if (!mm->slots) return VLM_ERR_OUT_OF_MEMORY;
     mm->mask = n - 1;
     return VLM_OK;
@@ -42,7 +43,7 @@ static vlm_status merges_init(bpe_merge_map *mm, size_t expected) {
 
 static vlm_status merges_grow(bpe_merge_map *mm) {
     size_t n = (mm->mask + 1) * 2;
-    bpe_merge *slots = vlm_calloc(n, sizeof *slots);
+    bpe_merge *slots = tok_table_alloc(n, sizeof *slots);
     if (!slots) return VLM_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; i <= mm->mask; i++) {
         if (!mm->slots[i].key) continue;
@@ -93,7 +94,7 @@ static uint32_t last_code_point(const char *s, size_t len) {
 
 static vlm_status boundary_grow(bpe_model *m) {
     size_t n = m->boundary_keys ? (m->boundary_mask + 1) * 2 : 4096;
-    uint64_t *keys = vlm_calloc(n, sizeof *keys);
+    uint64_t *keys = tok_table_alloc(n, sizeof *keys);
     if (!keys) return VLM_ERR_OUT_OF_MEMORY;
     for (size_t i = 0; m->boundary_keys && i <= m->boundary_mask; i++) {
         if (!m->boundary_keys[i]) continue;
@@ -144,6 +145,32 @@ static vlm_status optional_string(const tj_node *model, const char *key, char **
     return VLM_OK;
 }
 
+#define VOCAB_BATCH 64 /* vocabulary entries added as one prefetched batch */
+
+typedef struct vocab_entry {
+    const char *token;
+    size_t len;
+    int32_t id;
+    uint64_t hash;
+} vocab_entry;
+
+/* Read up to VOCAB_BATCH "token": id entries; *n gets how many. */
+static vlm_status read_vocab_batch(tj_lexer *lx, size_t *index, vocab_entry *e, size_t *n, bool *more) {
+    vlm_status st = VLM_OK;
+    for (*n = 0; *n < VOCAB_BATCH; (*n)++) {
+        int64_t id;
+        if ((st = tj_lex_next(lx, '}', index, more)) || !*more) break;
+        vocab_entry *v = &e[*n];
+        if ((st = tj_lex_string(lx, &v->token, &v->len)) || (st = tj_lex_colon(lx)) || (st = tj_lex_int(lx, &id)))
+            break;
+        if (id < 0 || id > INT32_MAX / 4)
+            return vlm_error(VLM_ERR_FORMAT, "model.vocab: id %lld of \"%.40s\" out of range", (long long)id, v->token);
+        v->id = (int32_t)id;
+        v->hash = tok_vocab_hash2(v->token, v->len, "", 0);
+    }
+    return st;
+}
+
 static vlm_status load_vocab(bpe_model *m, const tj_node *vocab) {
     if (!tj_is(vocab, TJ_RAW) || vocab->v.raw[0] != '{')
         return vlm_error(VLM_ERR_FORMAT, "model.vocab must be an object of token -> id");
@@ -153,19 +180,16 @@ static vlm_status load_vocab(bpe_model *m, const tj_node *vocab) {
     tj_lexer_init(&lx, vocab->v.raw, vocab->raw_len, "model.vocab");
     if ((st = tj_lex_open(&lx, '{'))) return st;
     size_t index = 0;
-    for (;;) {
-        bool more;
-        const char *tok;
-        size_t len;
-        int64_t id;
-        if ((st = tj_lex_next(&lx, '}', &index, &more))) return st;
-        if (!more) return VLM_OK;
-        if ((st = tj_lex_string(&lx, &tok, &len)) || (st = tj_lex_colon(&lx)) || (st = tj_lex_int(&lx, &id)))
-            return st;
-        if (id < 0 || id > INT32_MAX / 4)
-            return vlm_error(VLM_ERR_FORMAT, "model.vocab: id %lld of \"%.40s\" out of range", (long long)id, tok);
-        if ((st = tok_vocab_add(&m->vocab, tok, len, (int32_t)id))) return vlm_error_prefix(st, "model.vocab");
+    for (bool more = true; more;) {
+        vocab_entry e[VOCAB_BATCH];
+        size_t n;
+        if ((st = read_vocab_batch(&lx, &index, e, &n, &more))) return st;
+        for (size_t i = 0; i < n; i++) tok_vocab_prefetch(&m->vocab, e[i].hash);
+        for (size_t i = 0; i < n; i++)
+            if ((st = tok_vocab_add_hashed(&m->vocab, e[i].token, e[i].len, e[i].id, e[i].hash)))
+                return vlm_error_prefix(st, "model.vocab");
     }
+    return VLM_OK;
 }
 
 /* One merge entry: "a b" or ["a", "b"]. */
@@ -195,6 +219,7 @@ static vlm_status read_merge(tj_lexer *lx, const char **a, size_t *alen, const c
 
 #define MERGE_BATCH 128     /* merges resolved as one prefetched batch */
 #define MERGE_CHUNK 8192    /* merges per parallel task */
+#define ERROR_TEXT 512      /* an error message carried back from a task */
 
 /* A merge as read: its parts (in the JSON buffer) and, once resolved, the
  * ids of left, right and merged token (-1 when absent). */
@@ -210,6 +235,17 @@ typedef struct merge_list {
     size_t n, cap;
 } merge_list;
 
+/* The three lookups of a merge, hashed (the merged token's hash continues
+ * the left part's, so each part is hashed once). */
+static void merge_lookups(const merge_entry *e, size_t skip, tok_lookup *q) {
+    uint64_t left = tok_hash_bytes(TOK_HASH_SEED, e->a, e->alen);
+    q[0] = (tok_lookup){.a = e->a, .alen = e->alen, .b = "", .blen = 0, .hash = tok_mix64(left)};
+    q[1] = (tok_lookup){.a = e->b, .alen = e->blen, .b = "", .blen = 0,
+                        .hash = tok_mix64(tok_hash_bytes(TOK_HASH_SEED, e->b, e->blen))};
+    q[2] = (tok_lookup){.a = e->a, .alen = e->alen, .b = e->b + skip, .blen = e->blen - skip,
+                        .hash = tok_mix64(tok_hash_bytes(left, e->b + skip, e->blen - skip))};
+}
+
 /* Vocabulary ids of merges [begin, end): three lookups per merge, in
  * prefetched batches. Read-only on the vocabulary, so ranges run in
  * parallel. */
@@ -219,19 +255,16 @@ static void resolve_merges(void *ctx, int64_t begin, int64_t end) {
     tok_lookup q[3 * MERGE_BATCH];
     for (int64_t k0 = begin; k0 < end; k0 += MERGE_BATCH) {
         size_t n = (size_t)(end - k0) < MERGE_BATCH ? (size_t)(end - k0) : MERGE_BATCH;
-        for (size_t i = 0; i < n; i++) {
-            const merge_entry *e = &l->e[k0 + (int64_t)i];
-            q[3 * i] = (tok_lookup){.a = e->a, .alen = e->alen, .b = "", .blen = 0};
-            q[3 * i + 1] = (tok_lookup){.a = e->b, .alen = e->blen, .b = "", .blen = 0};
-            q[3 * i + 2] = (tok_lookup){.a = e->a, .alen = e->alen, .b = e->b + skip, .blen = e->blen - skip};
-        }
+        for (size_t i = 0; i < n; i++) merge_lookups(&l->e[k0 + (int64_t)i], skip, &q[3 * i]);
         tok_vocab_find_batch(&l->m->vocab, q, 3 * n);
         for (size_t i = 0; i < n; i++)
             for (int j = 0; j < 3; j++) l->e[k0 + (int64_t)i].ids[j] = q[3 * i + j].id;
     }
 }
 
-static vlm_status read_merges(bpe_model *m, const tj_node *merges, merge_list *l) {
+/* Lex the merges list (no vocabulary needed, so this runs next to the
+ * vocabulary load; hashing waits for the parallel resolve step). */
+static vlm_status read_merges(const bpe_model *m, const tj_node *merges, merge_list *l) {
     size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
     tj_lexer lx;
     tj_lexer_init(&lx, merges->v.raw, merges->raw_len, "model.merges");
@@ -255,45 +288,95 @@ static uint64_t boundary_key(const merge_entry *e) {
     return ((uint64_t)last_code_point(e->a, e->alen) << 32 | utf8_next(e->b, &(size_t){0})) + 1;
 }
 
-/* Enter resolved merges [begin, end) in rank order, fetching the slots of
- * the whole range first. */
-static vlm_status insert_merges(bpe_model *m, const merge_list *l, size_t begin, size_t end) {
-    for (size_t k = begin; k < end; k++) {
-        const merge_entry *e = &l->e[k];
-        uint64_t key = ((uint64_t)(uint32_t)e->ids[0] << 32 | (uint32_t)e->ids[1]) + 1;
-        __builtin_prefetch(&m->merges.slots[tok_mix64(key) & m->merges.mask]);
-        if (e->alen && e->blen) __builtin_prefetch(&m->boundary_keys[tok_mix64(boundary_key(e)) & m->boundary_mask]);
-    }
-    for (size_t k = begin; k < end; k++) {
-        const merge_entry *e = &l->e[k];
-        if (e->ids[0] < 0 || e->ids[1] < 0)
-            return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" is not in the vocabulary",
-                             (int)(e->ids[0] < 0 ? e->alen : e->blen), e->ids[0] < 0 ? e->a : e->b);
-        size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
-        if (e->ids[2] < 0)
-            return vlm_error(VLM_ERR_FORMAT, "model.merges: merged token \"%.*s%.*s\" is not in the vocabulary",
-                             (int)e->alen, e->a, (int)(e->blen - skip), e->b + skip);
-        vlm_status st = merges_put(&m->merges, e->ids[0], e->ids[1], (uint32_t)k, e->ids[2]);
-        if (!st && e->alen && e->blen) {
-            uint64_t bk = boundary_key(e);
-            st = boundary_put(m, (uint32_t)((bk - 1) >> 32), (uint32_t)(bk - 1));
-        }
-        if (st) return st;
-    }
+static vlm_status check_merge(const bpe_model *m, const merge_entry *e) {
+    if (e->ids[0] < 0 || e->ids[1] < 0)
+        return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" is not in the vocabulary",
+                         (int)(e->ids[0] < 0 ? e->alen : e->blen), e->ids[0] < 0 ? e->a : e->b);
+    size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
+    if (e->ids[2] < 0)
+        return vlm_error(VLM_ERR_FORMAT, "model.merges: merged token \"%.*s%.*s\" is not in the vocabulary",
+                         (int)e->alen, e->a, (int)(e->blen - skip), e->b + skip);
     return VLM_OK;
 }
 
-static vlm_status load_merges(bpe_model *m, const tj_node *merges) {
-    if (!merges) return merges_init(&m->merges, 0);
-    if (!tj_is(merges, TJ_RAW) || merges->v.raw[0] != '[')
+/* Enter resolved merges in rank order into the merge map, a batch at a
+ * time with the batch's slots fetched first. */
+static vlm_status build_merge_map(bpe_model *m, const merge_list *l) {
+    vlm_status st = merges_init(&m->merges, l->n);
+    for (size_t k0 = 0; !st && k0 < l->n; k0 += MERGE_BATCH) {
+        size_t end = k0 + MERGE_BATCH < l->n ? k0 + MERGE_BATCH : l->n;
+        for (size_t k = k0; k < end; k++) {
+            uint64_t key = ((uint64_t)(uint32_t)l->e[k].ids[0] << 32 | (uint32_t)l->e[k].ids[1]) + 1;
+            __builtin_prefetch(&m->merges.slots[tok_mix64(key) & m->merges.mask]);
+        }
+        for (size_t k = k0; !st && k < end; k++)
+            if (!(st = check_merge(m, &l->e[k])))
+                st = merges_put(&m->merges, l->e[k].ids[0], l->e[k].ids[1], (uint32_t)k, l->e[k].ids[2]);
+    }
+    return st;
+}
+
+/* The boundary set: the code point pair at each merge's seam. */
+static vlm_status build_boundaries(bpe_model *m, const merge_list *l) {
+    vlm_status st = boundary_grow(m);
+    for (size_t k0 = 0; !st && k0 < l->n; k0 += MERGE_BATCH) {
+        size_t end = k0 + MERGE_BATCH < l->n ? k0 + MERGE_BATCH : l->n;
+        for (size_t k = k0; k < end; k++)
+            if (l->e[k].alen && l->e[k].blen)
+                __builtin_prefetch(&m->boundary_keys[tok_mix64(boundary_key(&l->e[k])) & m->boundary_mask]);
+        for (size_t k = k0; !st && k < end; k++) {
+            if (!l->e[k].alen || !l->e[k].blen) continue;
+            uint64_t bk = boundary_key(&l->e[k]);
+            st = boundary_put(m, (uint32_t)((bk - 1) >> 32), (uint32_t)(bk - 1));
+        }
+    }
+    return st;
+}
+
+/* Two independent loading steps run as one two-task parallel job (or one
+ * after the other when no second core is free). Each task's error message
+ * is per thread, so it travels back as text. */
+typedef struct load_pair {
+    bpe_model *m;
+    const tj_node *vocab, *merges;
+    merge_list *l;
+    vlm_status (*step[2])(struct load_pair *);
+    vlm_status st[2];
+    char msg[2][ERROR_TEXT];
+} load_pair;
+
+static void run_load_steps(void *ctx, int64_t begin, int64_t end) {
+    load_pair *p = ctx;
+    for (int64_t i = begin; i < end; i++)
+        if ((p->st[i] = p->step[i](p))) snprintf(p->msg[i], ERROR_TEXT, "%s", vlm_last_error());
+}
+
+static vlm_status run_pair(load_pair *p) {
+    vlm_parallel_for(2, 1, run_load_steps, p);
+    for (int i = 0; i < 2; i++)
+        if (p->st[i]) return vlm_error(p->st[i], "%s", p->msg[i]);
+    return VLM_OK;
+}
+
+static vlm_status vocab_step(load_pair *p) { return load_vocab(p->m, p->vocab); }
+static vlm_status merges_read_step(load_pair *p) { return p->merges ? read_merges(p->m, p->merges, p->l) : VLM_OK; }
+static vlm_status merge_map_step(load_pair *p) { return build_merge_map(p->m, p->l); }
+static vlm_status boundaries_step(load_pair *p) { return p->merges ? build_boundaries(p->m, p->l) : VLM_OK; }
+
+/* Vocabulary and merges: the vocabulary is built while the merges are
+ * lexed and hashed; the merges are then resolved to ids (in parallel
+ * ranges) and entered into the merge map while the boundary set is built. */
+static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, const tj_node *merges) {
+    if (merges && (!tj_is(merges, TJ_RAW) || merges->v.raw[0] != '['))
         return vlm_error(VLM_ERR_FORMAT, "model.merges must be a list");
     merge_list l = {.m = m};
-    vlm_status st = read_merges(m, merges, &l);
-    if (!st) st = merges_init(&m->merges, l.n);
-    if (!st) st = boundary_grow(m);
-    if (!st) vlm_parallel_for((int64_t)l.n, MERGE_CHUNK, resolve_merges, &l);
-    for (size_t k = 0; !st && k < l.n; k += MERGE_BATCH)
-        st = insert_merges(m, &l, k, k + MERGE_BATCH < l.n ? k + MERGE_BATCH : l.n);
+    load_pair p = {.m = m, .vocab = vocab, .merges = merges, .l = &l, .step = {vocab_step, merges_read_step}};
+    vlm_status st = run_pair(&p);
+    if (!st) {
+        vlm_parallel_for((int64_t)l.n, MERGE_CHUNK, resolve_merges, &l);
+        p = (load_pair){.m = m, .merges = merges, .l = &l, .step = {merge_map_step, boundaries_step}};
+        st = run_pair(&p);
+    }
     free(l.e);
     return st;
 }
@@ -325,7 +408,7 @@ vlm_status bpe_load(const tj_node *model, bpe_model *out) {
     vlm_status st;
     if ((st = optional_string(model, "continuing_subword_prefix", &out->subword_prefix)) ||
         (st = optional_string(model, "end_of_word_suffix", &out->word_suffix)) ||
-        (st = load_vocab(out, tj_get(model, "vocab"))) || (st = load_merges(out, tj_get(model, "merges"))))
+        (st = load_vocab_and_merges(out, tj_get(model, "vocab"), tj_get(model, "merges"))))
         return st;
     const tj_node *unk = tj_get(model, "unk_token");
     if (tj_str(unk)) {

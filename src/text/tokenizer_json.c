@@ -32,17 +32,6 @@ void tj_lexer_init(tj_lexer *lx, char *p, size_t len, const char *what) {
     lx->what = what ? what : "JSON";
 }
 
-static void skip_ws(tj_lexer *lx) {
-    while (lx->p < lx->end &&
-           (*lx->p == ' ' || *lx->p == '\n' || *lx->p == '\r' || *lx->p == '\t'))
-        lx->p++;
-}
-
-char tj_lex_peek(tj_lexer *lx) {
-    skip_ws(lx);
-    return lx->p < lx->end ? *lx->p : 0;
-}
-
 vlm_status tj_lex_open(tj_lexer *lx, char open) {
     if (tj_lex_peek(lx) != open) return lex_fail(lx, open == '{' ? "expected '{'" : "expected '['");
     lx->p++;
@@ -110,14 +99,37 @@ static size_t unescape_unicode(const char *p, const char *end, uint32_t *cp) {
     return 4;
 }
 
+#define ONES 0x0101010101010101ULL
+#define TOPS 0x8080808080808080ULL
+
+/* Nonzero when some byte of w equals c (the exact zero-byte test). */
+static inline uint64_t has_byte(uint64_t w, unsigned char c) {
+    uint64_t x = w ^ (ONES * c);
+    return (x - ONES) & ~x & TOPS;
+}
+
+/* End of a run without '"', '\\' or control characters; *high collects
+ * the bytes seen (8 at a time while whole words fit) for the UTF-8 check. */
+static char *plain_run(char *p, const char *end, uint64_t *high) {
+    for (; end - p >= 8; p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t control = (w - ONES * 0x20) & ~w & TOPS; /* some byte < 0x20 */
+        if (has_byte(w, '"') | has_byte(w, '\\') | control) break;
+        *high |= w;
+    }
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) *high |= (unsigned char)*p++;
+    return p;
+}
+
 /* A string starting at the opening quote: unescaped in place (the
  * unescaped form is never longer), NUL-terminated, checked to be UTF-8. */
 vlm_status tj_lex_string(tj_lexer *lx, const char **s, size_t *len) {
     if (tj_lex_peek(lx) != '"') return lex_fail(lx, "expected a string");
     char *start = ++lx->p, *w = start, *p = start, *end = lx->end;
+    uint64_t high = 0; /* bytes >= 0x80 (or an escape): the UTF-8 check is needed */
     for (;;) {
-        char *q = p;
-        while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+        char *q = plain_run(p, end, &high);
         if (w != p) memmove(w, p, (size_t)(q - p));
         w += q - p;
         p = q;
@@ -131,6 +143,7 @@ vlm_status tj_lex_string(tj_lexer *lx, const char **s, size_t *len) {
             return lex_fail(lx, "control character in string");
         }
         /* backslash escape */
+        high = ~(uint64_t)0;
         if (p + 1 >= end) {
             lx->p = p;
             return lex_fail(lx, "unterminated escape");
@@ -168,7 +181,7 @@ vlm_status tj_lex_string(tj_lexer *lx, const char **s, size_t *len) {
     }
     lx->p = p + 1;
     *w = 0;
-    if (!utf8_is_valid(start, (size_t)(w - start))) {
+    if ((high & TOPS) && !utf8_is_valid(start, (size_t)(w - start))) {
         lx->p = start;
         return lex_fail(lx, "string is not valid UTF-8");
     }
@@ -179,7 +192,7 @@ vlm_status tj_lex_string(tj_lexer *lx, const char **s, size_t *len) {
 
 /* Validate a JSON number and return its extent. */
 static vlm_status lex_number_span(tj_lexer *lx, char **start, bool *integral) {
-    skip_ws(lx);
+    tj_lex_peek(lx);
     char *p = lx->p, *end = lx->end;
     *start = p;
     *integral = true;
@@ -229,36 +242,53 @@ static vlm_status lex_literal(tj_lexer *lx, const char *word) {
     return VLM_OK;
 }
 
+/* Next '"' or '\\' at or after p (end when none). */
+static char *string_stop(char *p, const char *end) {
+    for (; end - p >= 8; p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (has_byte(w, '"') | has_byte(w, '\\')) break;
+    }
+    while (p < end && *p != '"' && *p != '\\') p++;
+    return p;
+}
+
+/* Next '"' or bracket at or after p (end when none); '| 0x20' folds
+ * '[' ']' onto '{' '}' and no other byte onto them. */
+static char *structure_stop(char *p, const char *end) {
+    for (; end - p >= 8; p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t f = w | ONES * 0x20;
+        if (has_byte(w, '"') | has_byte(f, '{') | has_byte(f, '}')) break;
+    }
+    while (p < end && *p != '"' && (*p | 0x20) != '{' && (*p | 0x20) != '}') p++;
+    return p;
+}
+
 /* Find the end of the array/object at lx->p: brackets balanced, strings
  * (with escapes) stepped over. Lazy members are read fully, and so
  * validated, by the streaming reader later; this only needs their extent. */
 static vlm_status skip_container(tj_lexer *lx) {
     char *p = lx->p, *end = lx->end;
     int depth = 0;
-    while (p < end) {
+    while ((p = structure_stop(p, end)) < end) {
         char c = *p++;
         if (c == '"') {
-            for (;;) {
-                char *q = memchr(p, '"', (size_t)(end - p));
-                if (!q) {
-                    lx->p = end;
-                    return lex_fail(lx, "unterminated string");
-                }
-                size_t backslashes = 0;
-                while (q - backslashes > p && q[-1 - (ptrdiff_t)backslashes] == '\\') backslashes++;
-                p = q + 1;
-                if (backslashes % 2 == 0) break;
+            while ((p = string_stop(p, end)) < end && *p == '\\') p += end - p > 1 ? 2 : 1;
+            if (p >= end) {
+                lx->p = end;
+                return lex_fail(lx, "unterminated string");
             }
+            p++;
         } else if (c == '[' || c == '{') {
             if (++depth > TJ_MAX_DEPTH) {
                 lx->p = p;
                 return lex_fail(lx, "nesting too deep");
             }
-        } else if (c == ']' || c == '}') {
-            if (--depth == 0) {
-                lx->p = p;
-                return VLM_OK;
-            }
+        } else if (--depth == 0) {
+            lx->p = p;
+            return VLM_OK;
         }
     }
     lx->p = end;

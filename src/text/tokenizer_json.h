@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vlm.h"
 
@@ -89,7 +90,12 @@ vlm_status tj_lex_string(tj_lexer *lx, const char **s, size_t *len);
 vlm_status tj_lex_colon(tj_lexer *lx);
 /* An integer value (JSON number without fraction/exponent). */
 vlm_status tj_lex_int(tj_lexer *lx, int64_t *value);
-/* Peek the next non-space character (0 at the end). */
-char tj_lex_peek(tj_lexer *lx);
+/* Peek the next non-space character (0 at the end); inline, as the
+ * streaming loaders call it several times per entry. */
+static inline char tj_lex_peek(tj_lexer *lx) {
+    while (lx->end - lx->p >= 8 && !memcmp(lx->p, "        ", 8)) lx->p += 8; /* indentation */
+    while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\n' || *lx->p == '\r' || *lx->p == '\t')) lx->p++;
+    return lx->p < lx->end ? *lx->p : 0;
+}
 
 #endif

@@ -11,7 +11,6 @@
 #include "core/error.h"
 #include "text/tokenizer.h"
 
-#define HASH_SEED 0xCBF29CE484222325ULL
 #define NO_TOKEN UINT32_MAX
 
 uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n) {
@@ -20,8 +19,8 @@ uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n) {
     return h;
 }
 
-static uint64_t hash2(const char *a, size_t alen, const char *b, size_t blen) {
-    return tok_mix64(tok_hash_bytes(tok_hash_bytes(HASH_SEED, a, alen), b, blen));
+uint64_t tok_vocab_hash2(const char *a, size_t alen, const char *b, size_t blen) {
+    return tok_mix64(tok_hash_bytes(tok_hash_bytes(TOK_HASH_SEED, a, alen), b, blen));
 }
 
 static uint64_t slot_of(uint64_t h, int32_t id) { return (h >> 32) << 32 | (uint32_t)(id + 1); }
@@ -29,7 +28,7 @@ static uint64_t slot_of(uint64_t h, int32_t id) { return (h >> 32) << 32 | (uint
 vlm_status tok_vocab_init(tok_vocab *v, size_t expected) {
     memset(v, 0, sizeof *v);
     size_t slots = tok_table_size(expected);
-    v->slots = vlm_calloc(slots, sizeof *v->slots);
+    v->slots = tok_table_alloc(slots, sizeof *v->slots);
     if (!v->slots) return VLM_ERR_OUT_OF_MEMORY;
     v->mask = slots - 1;
     return VLM_OK;
@@ -63,13 +62,12 @@ static size_t probe(const tok_vocab *v, uint64_t h, const char *a, size_t alen, 
 
 int32_t tok_vocab_find2(const tok_vocab *v, const char *a, size_t alen, const char *b, size_t blen) {
     if (!v->slots) return -1;
-    uint64_t slot = v->slots[probe(v, hash2(a, alen, b, blen), a, alen, b, blen)];
+    uint64_t slot = v->slots[probe(v, tok_vocab_hash2(a, alen, b, blen), a, alen, b, blen)];
     return slot ? (int32_t)(uint32_t)slot - 1 : -1;
 }
 
 void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n) {
-    for (size_t k = 0; k < n; k++) { /* hash; fetch the home slot */
-        q[k].hash = hash2(q[k].a, q[k].alen, q[k].b, q[k].blen);
+    for (size_t k = 0; k < n; k++) { /* fetch the home slot */
         q[k].slot = q[k].hash & v->mask;
         __builtin_prefetch(&v->slots[q[k].slot]);
     }
@@ -89,12 +87,12 @@ void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n) {
 
 static vlm_status grow_slots(tok_vocab *v) {
     size_t n = (v->mask + 1) * 2;
-    uint64_t *slots = vlm_calloc(n, sizeof *slots);
+    uint64_t *slots = tok_table_alloc(n, sizeof *slots);
     if (!slots) return VLM_ERR_OUT_OF_MEMORY;
     for (size_t id = 0; id < v->n_ids; id++) {
         tok_span sp = v->span[id];
         if (sp.off == NO_TOKEN) continue;
-        uint64_t h = hash2(v->pool + sp.off, sp.len, "", 0);
+        uint64_t h = tok_vocab_hash2(v->pool + sp.off, sp.len, "", 0);
         size_t i = h & (n - 1);
         while (slots[i]) i = (i + 1) & (n - 1);
         slots[i] = slot_of(h, (int32_t)id);
@@ -135,6 +133,10 @@ static vlm_status pool_append(tok_vocab *v, const char *s, size_t len, uint32_t 
 }
 
 vlm_status tok_vocab_add(tok_vocab *v, const char *s, size_t len, int32_t id) {
+    return tok_vocab_add_hashed(v, s, len, id, tok_vocab_hash2(s, len, "", 0));
+}
+
+vlm_status tok_vocab_add_hashed(tok_vocab *v, const char *s, size_t len, int32_t id, uint64_t h) {
     if (id < 0 || id >= INT32_MAX / 2) return vlm_error(VLM_ERR_FORMAT, "token id %d out of range", id);
     vlm_status st = ensure_id(v, (size_t)id);
     if (st) return st;
@@ -142,7 +144,6 @@ vlm_status tok_vocab_add(tok_vocab *v, const char *s, size_t len, int32_t id) {
     if ((v->n_tokens + 1) * 2 > v->mask + 1 && (st = grow_slots(v))) return st;
     uint32_t off = 0;
     if ((st = pool_append(v, s, len, &off))) return st;
-    uint64_t h = hash2(s, len, "", 0);
     size_t i = probe(v, h, s, len, "", 0);
     if (v->slots[i]) /* a repeated string: the later id wins, the earlier loses its string */
         v->span[(uint32_t)v->slots[i] - 1].off = NO_TOKEN;
