@@ -532,6 +532,32 @@ static void test_broken_files(void) {
     vlm_tokenizer_free(tok);
 }
 
+/* The JSON scanner reads strings 8 bytes at a time: brackets, escaped
+ * quotes and backslashes inside strings at any offset, and bad bytes past
+ * the first 8, must be handled exactly. */
+static void test_json_scanning(void) {
+    if (!unpack("qwen3")) return; /* makes tmp_root */
+    const char *json = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\\\"}]{[\": 0, \"0123456789\\\\\": 1, "
+                       "\"01234567\\\"]\": 2, \"\\u00e9t\\u00e9 long word\": 3}, \"merges\": []}, \"x\": [\"]\"]}";
+    vlm_tokenizer *tok;
+    CHECK_OK(load_text(json, strlen(json), &tok));
+    if (tok) {
+        CHECK(vlm_tokenizer_token_to_id(tok, "a\"}]{[") == 0);
+        CHECK(vlm_tokenizer_token_to_id(tok, "0123456789\\") == 1);
+        CHECK(vlm_tokenizer_token_to_id(tok, "01234567\"]") == 2);
+        CHECK(vlm_tokenizer_token_to_id(tok, "\xc3\xa9t\xc3\xa9 long word") == 3);
+    }
+    vlm_tokenizer_free(tok);
+    expect_refused("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"0123456789\x01x\": 0}, \"merges\": []}}",
+                   VLM_ERR_FORMAT, "control character");
+    expect_refused("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"0123456789\xffx\": 0}, \"merges\": []}}",
+                   VLM_ERR_FORMAT, "UTF-8");
+    expect_refused("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [[\"0123456789\xc3\"]]}}",
+                   VLM_ERR_FORMAT, "UTF-8");
+    expect_refused("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a\\\\\"]}", VLM_ERR_FORMAT,
+                   NULL);
+}
+
 static void cleanup(void) {
     for (size_t i = 0; i < MAX_LOADED && loaded[i].name; i++) {
         vlm_tokenizer_free(loaded[i].tok);
@@ -558,5 +584,6 @@ void run_tests(void) {
     RUN(test_invalid_utf8);
     RUN(test_detokenizer_streams);
     RUN(test_broken_files);
+    RUN(test_json_scanning);
     cleanup();
 }
