@@ -735,7 +735,8 @@ static vlm_status cached_word(const bpe_model *m, bpe_scratch *s, const char *w,
     cache_find(s, h, w, len, &slot); /* chunks may have grown the table */
     size_t key_off = s->cache_keys.len, ids_off = s->ids_len;
     if ((st = tok_buf_append(&s->cache_keys, w, len)) ||
-        (st = tok_ids_append(&s->ids_pool, &s->ids_len, &s->ids_cap, *ids + before, *n - before)))
+        (st = tok_ids_append(&s->ids_pool, &s->ids_len, &s->ids_cap, *n > before ? *ids + before : NULL,
+                             *n - before)))
         return st;
     s->cache_hash[slot] = h;
     s->cache_key[slot] = (uint32_t)key_off;

@@ -102,12 +102,6 @@ static size_t unescape_unicode(const char *p, const char *end, uint32_t *cp) {
 #define ONES 0x0101010101010101ULL
 #define TOPS 0x8080808080808080ULL
 
-/* Nonzero when some byte of w equals c (the exact zero-byte test). */
-static inline uint64_t has_byte(uint64_t w, unsigned char c) {
-    uint64_t x = w ^ (ONES * c);
-    return (x - ONES) & ~x & TOPS;
-}
-
 /* End of a run without '"', '\\' or control characters; *high collects
  * the bytes seen (8 at a time while whole words fit) for the UTF-8 check. */
 static char *plain_run(char *p, const char *end, uint64_t *high) {
@@ -115,7 +109,7 @@ static char *plain_run(char *p, const char *end, uint64_t *high) {
         uint64_t w;
         memcpy(&w, p, 8);
         uint64_t control = (w - ONES * 0x20) & ~w & TOPS; /* some byte < 0x20 */
-        if (has_byte(w, '"') | has_byte(w, '\\') | control) break;
+        if (tj_bytes_equal(w, '"') | tj_bytes_equal(w, '\\') | control) break;
         *high |= w;
     }
     while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) *high |= (unsigned char)*p++;
@@ -247,7 +241,7 @@ static char *string_stop(char *p, const char *end) {
     for (; end - p >= 8; p += 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        if (has_byte(w, '"') | has_byte(w, '\\')) break;
+        if (tj_bytes_equal(w, '"') | tj_bytes_equal(w, '\\')) break;
     }
     while (p < end && *p != '"' && *p != '\\') p++;
     return p;
@@ -260,7 +254,7 @@ static char *structure_stop(char *p, const char *end) {
         uint64_t w;
         memcpy(&w, p, 8);
         uint64_t f = w | ONES * 0x20;
-        if (has_byte(w, '"') | has_byte(f, '{') | has_byte(f, '}')) break;
+        if (tj_bytes_equal(w, '"') | tj_bytes_equal(f, '{') | tj_bytes_equal(f, '}')) break;
     }
     while (p < end && *p != '"' && (*p | 0x20) != '{' && (*p | 0x20) != '}') p++;
     return p;

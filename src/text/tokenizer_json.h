@@ -90,10 +90,31 @@ vlm_status tj_lex_string(tj_lexer *lx, const char **s, size_t *len);
 vlm_status tj_lex_colon(tj_lexer *lx);
 /* An integer value (JSON number without fraction/exponent). */
 vlm_status tj_lex_int(tj_lexer *lx, int64_t *value);
+/* Bytes of w equal to c, as 0x80 in each such byte (exact per byte). */
+static inline uint64_t tj_bytes_equal(uint64_t w, unsigned char c) {
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+    uint64_t x = w ^ (0x0101010101010101ULL * c);
+    return ~(((x & low7) + low7) | x) & ~low7;
+}
+
 /* Peek the next non-space character (0 at the end); inline, as the
- * streaming loaders call it several times per entry. */
+ * streaming loaders call it several times per entry. Pretty-printed
+ * files indent deeply, so whitespace is skipped 8 bytes at a time. */
 static inline char tj_lex_peek(tj_lexer *lx) {
-    while (lx->end - lx->p >= 8 && !memcmp(lx->p, "        ", 8)) lx->p += 8; /* indentation */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (lx->end - lx->p >= 8) {
+        uint64_t w;
+        memcpy(&w, lx->p, 8);
+        uint64_t space = tj_bytes_equal(w, ' ') | tj_bytes_equal(w, '\n') | tj_bytes_equal(w, '\r') |
+                         tj_bytes_equal(w, '\t');
+        uint64_t other = ~space & 0x8080808080808080ULL;
+        if (other) { /* little-endian: the lowest byte comes first */
+            lx->p += (size_t)__builtin_ctzll(other) / 8;
+            return *lx->p;
+        }
+        lx->p += 8;
+    }
+#endif
     while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\n' || *lx->p == '\r' || *lx->p == '\t')) lx->p++;
     return lx->p < lx->end ? *lx->p : 0;
 }
