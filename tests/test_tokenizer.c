@@ -558,6 +558,43 @@ static void test_json_scanning(void) {
                    NULL);
 }
 
+/* A long merges list is read as two halves in parallel: a valid one loads
+ * (later duplicates keep their rank, the encoding is unchanged), a flaw in
+ * either half is refused. */
+static char *long_merges_json(size_t count, size_t flaw_at, const char *flaw) {
+    const char *head = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [";
+    size_t cap = strlen(head) + count * 24 + 64;
+    char *json = malloc(cap), *w = json;
+    if (!json) return NULL;
+    w += snprintf(w, cap, "%s", head);
+    for (size_t i = 0; i < count; i++)
+        w += snprintf(w, cap - (size_t)(w - json), "%s\n    [\"a\", \"b\"]", i == flaw_at ? flaw : i ? "," : "");
+    snprintf(w, cap - (size_t)(w - json), "]}}");
+    return json;
+}
+
+static void test_long_merges(void) {
+    if (!unpack("qwen3")) return; /* makes tmp_root */
+    char *json = long_merges_json(20000, SIZE_MAX, NULL);
+    vlm_tokenizer *tok;
+    CHECK_OK(load_text(json, strlen(json), &tok));
+    int32_t *ids;
+    size_t n;
+    if (tok && vlm_tokenizer_encode(tok, "abab", 4, true, &ids, &n) == VLM_OK) {
+        CHECK(n == 2 && ids[0] == 2 && ids[1] == 2);
+        vlm_free(ids);
+    }
+    vlm_tokenizer_free(tok);
+    free(json);
+    static const char *const flaws[] = {",,", ", 7,", ", [\"a\"],", ", \"ab\","};
+    for (size_t f = 0; f < sizeof flaws / sizeof *flaws; f++)
+        for (size_t at = 3000; at < 20000; at += 8000) {
+            json = long_merges_json(20000, at, flaws[f]);
+            expect_refused(json, VLM_ERR_FORMAT, NULL);
+            free(json);
+        }
+}
+
 static void cleanup(void) {
     for (size_t i = 0; i < MAX_LOADED && loaded[i].name; i++) {
         vlm_tokenizer_free(loaded[i].tok);
@@ -585,5 +622,6 @@ void run_tests(void) {
     RUN(test_detokenizer_streams);
     RUN(test_broken_files);
     RUN(test_json_scanning);
+    RUN(test_long_merges);
     cleanup();
 }

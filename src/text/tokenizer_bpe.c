@@ -262,26 +262,55 @@ static void resolve_merges(void *ctx, int64_t begin, int64_t end) {
     }
 }
 
-/* Lex the merges list (no vocabulary needed, so this runs next to the
- * vocabulary load; hashing waits for the parallel resolve step). */
-static vlm_status read_merges(const bpe_model *m, const tj_node *merges, merge_list *l) {
+/* Lex merges from lx until `stop` (an element end; NULL: to the closing
+ * bracket). No vocabulary is needed, so this runs next to the vocabulary
+ * load, the two halves of a large list apart; hashing waits for the
+ * parallel resolve step. */
+static vlm_status read_merges(const bpe_model *m, tj_lexer *lx, size_t index, const char *stop, merge_list *l) {
     size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
-    tj_lexer lx;
-    tj_lexer_init(&lx, merges->v.raw, merges->raw_len, "model.merges");
-    vlm_status st = tj_lex_open(&lx, '[');
-    size_t index = 0;
-    for (bool more = true; !st;) {
+    vlm_status st = VLM_OK;
+    for (bool more = true; !st && !(stop && lx->p >= stop);) {
         const char *a, *b;
         size_t alen, blen;
-        if ((st = tj_lex_next(&lx, ']', &index, &more)) || !more) break;
-        if ((st = read_merge(&lx, &a, &alen, &b, &blen))) break;
+        if ((st = tj_lex_next(lx, ']', &index, &more)) || !more) break;
+        if ((st = read_merge(lx, &a, &alen, &b, &blen))) break;
         if (skip > blen)
             return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" lacks the subword prefix", (int)blen, b);
         if (alen > UINT32_MAX || blen > UINT32_MAX) return vlm_error(VLM_ERR_LIMIT, "model.merges: token too long");
         if ((st = tok_grow(&l->e, l->n, &l->cap, sizeof *l->e, 4096))) break;
         l->e[l->n++] = (merge_entry){a, b, (uint32_t)alen, (uint32_t)blen, {-1, -1, -1}};
     }
+    if (!st && stop && lx->p != stop) return vlm_error(VLM_ERR_FORMAT, "model.merges: malformed list");
     return st;
+}
+
+/* The first half of the merges list (all of it when it has no middle). */
+static vlm_status read_merges_head(const bpe_model *m, const tj_node *merges, merge_list *l) {
+    tj_lexer lx;
+    tj_lexer_init(&lx, merges->v.raw, merges->raw_len, "model.merges");
+    vlm_status st = tj_lex_open(&lx, '[');
+    return st ? st : read_merges(m, &lx, 0, merges->raw_mid, l);
+}
+
+/* The second half: from the middle (before a ',') to the closing bracket. */
+static vlm_status read_merges_tail(const bpe_model *m, const tj_node *merges, merge_list *l) {
+    if (!merges->raw_mid) return VLM_OK;
+    tj_lexer lx;
+    tj_lexer_init(&lx, merges->v.raw, merges->raw_len, "model.merges");
+    lx.p = merges->raw_mid;
+    return read_merges(m, &lx, 1, NULL, l);
+}
+
+/* Append the tail's entries to the head's (ranks follow list order). */
+static vlm_status join_merges(merge_list *head, const merge_list *tail) {
+    if (!tail->n) return VLM_OK;
+    merge_entry *e = vlm_realloc(head->e, (head->n + tail->n) * sizeof *e);
+    if (!e) return VLM_ERR_OUT_OF_MEMORY;
+    memcpy(e + head->n, tail->e, tail->n * sizeof *e);
+    head->e = e;
+    head->n += tail->n;
+    head->cap = head->n;
+    return VLM_OK;
 }
 
 static uint64_t boundary_key(const merge_entry *e) {
@@ -333,51 +362,61 @@ static vlm_status build_boundaries(bpe_model *m, const merge_list *l) {
     return st;
 }
 
-/* Two independent loading steps run as one two-task parallel job (or one
- * after the other when no second core is free). Each task's error message
- * is per thread, so it travels back as text. */
-typedef struct load_pair {
+/* Independent loading steps run as one parallel job (or one after the
+ * other when no second core is free). Each step's error message is per
+ * thread, so it travels back as text. */
+#define MAX_STEPS 3
+
+typedef struct load_steps {
     bpe_model *m;
     const tj_node *vocab, *merges;
-    merge_list *l;
-    vlm_status (*step[2])(struct load_pair *);
-    vlm_status st[2];
-    char msg[2][ERROR_TEXT];
-} load_pair;
+    merge_list *head, *tail;
+    vlm_status (*step[MAX_STEPS])(struct load_steps *);
+    vlm_status st[MAX_STEPS];
+    char msg[MAX_STEPS][ERROR_TEXT];
+} load_steps;
 
 static void run_load_steps(void *ctx, int64_t begin, int64_t end) {
-    load_pair *p = ctx;
+    load_steps *p = ctx;
     for (int64_t i = begin; i < end; i++)
         if ((p->st[i] = p->step[i](p))) snprintf(p->msg[i], ERROR_TEXT, "%s", vlm_last_error());
 }
 
-static vlm_status run_pair(load_pair *p) {
-    vlm_parallel_for(2, 1, run_load_steps, p);
-    for (int i = 0; i < 2; i++)
+static vlm_status run_steps(load_steps *p, int n) {
+    vlm_parallel_for(n, 1, run_load_steps, p);
+    for (int i = 0; i < n; i++)
         if (p->st[i]) return vlm_error(p->st[i], "%s", p->msg[i]);
     return VLM_OK;
 }
 
-static vlm_status vocab_step(load_pair *p) { return load_vocab(p->m, p->vocab); }
-static vlm_status merges_read_step(load_pair *p) { return p->merges ? read_merges(p->m, p->merges, p->l) : VLM_OK; }
-static vlm_status merge_map_step(load_pair *p) { return build_merge_map(p->m, p->l); }
-static vlm_status boundaries_step(load_pair *p) { return p->merges ? build_boundaries(p->m, p->l) : VLM_OK; }
+static vlm_status vocab_step(load_steps *p) { return load_vocab(p->m, p->vocab); }
+static vlm_status merges_head_step(load_steps *p) {
+    return p->merges ? read_merges_head(p->m, p->merges, p->head) : VLM_OK;
+}
+static vlm_status merges_tail_step(load_steps *p) {
+    return p->merges ? read_merges_tail(p->m, p->merges, p->tail) : VLM_OK;
+}
+static vlm_status merge_map_step(load_steps *p) { return build_merge_map(p->m, p->head); }
+static vlm_status boundaries_step(load_steps *p) { return p->merges ? build_boundaries(p->m, p->head) : VLM_OK; }
 
-/* Vocabulary and merges: the vocabulary is built while the merges are
- * lexed and hashed; the merges are then resolved to ids (in parallel
+/* Vocabulary and merges: the vocabulary is built while the two halves of
+ * the merges are lexed; the merges are then resolved to ids (in parallel
  * ranges) and entered into the merge map while the boundary set is built. */
 static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, const tj_node *merges) {
     if (merges && (!tj_is(merges, TJ_RAW) || merges->v.raw[0] != '['))
         return vlm_error(VLM_ERR_FORMAT, "model.merges must be a list");
-    merge_list l = {.m = m};
-    load_pair p = {.m = m, .vocab = vocab, .merges = merges, .l = &l, .step = {vocab_step, merges_read_step}};
-    vlm_status st = run_pair(&p);
+    merge_list head = {.m = m}, tail = {.m = m};
+    load_steps p = {.m = m, .vocab = vocab, .merges = merges, .head = &head, .tail = &tail,
+                    .step = {vocab_step, merges_head_step, merges_tail_step}};
+    vlm_status st = run_steps(&p, 3);
+    if (!st) st = join_merges(&head, &tail);
+    free(tail.e);
     if (!st) {
-        vlm_parallel_for((int64_t)l.n, MERGE_CHUNK, resolve_merges, &l);
-        p = (load_pair){.m = m, .merges = merges, .l = &l, .step = {merge_map_step, boundaries_step}};
-        st = run_pair(&p);
+        vlm_parallel_for((int64_t)head.n, MERGE_CHUNK, resolve_merges, &head);
+        p = (load_steps){.m = m, .merges = merges, .head = &head, .step = {merge_map_step, boundaries_step}};
+        st = run_steps(&p, 2);
     }
-    free(l.e);
+    free(head.e);
     return st;
 }
 

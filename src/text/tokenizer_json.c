@@ -260,11 +260,44 @@ static char *structure_stop(char *p, const char *end) {
     return p;
 }
 
+#define MAX_MARKS 64
+
+/* Element ends of a large array, kept about evenly spaced (the stride
+ * doubles when the list fills), to split its reading in two. */
+typedef struct split_marks {
+    const char *start;
+    char *at[MAX_MARKS];
+    size_t n, stride, next; /* next: offset from start of the next mark */
+} split_marks;
+
+static void mark_element_end(split_marks *m, char *p) {
+    if ((size_t)(p - m->start) < m->next) return;
+    if (m->n == MAX_MARKS) {
+        for (size_t i = 0; i < MAX_MARKS / 2; i++) m->at[i] = m->at[2 * i + 1];
+        m->n = MAX_MARKS / 2;
+        m->stride *= 2;
+    }
+    m->at[m->n++] = p;
+    m->next = (size_t)(p - m->start) + m->stride;
+}
+
+static char *middle_mark(const split_marks *m, const char *start, const char *end) {
+    char *best = NULL;
+    const char *mid = start + (end - start) / 2;
+    for (size_t i = 0; i < m->n; i++)
+        if (!best || (m->at[i] > mid ? m->at[i] - mid : mid - m->at[i]) < (best > mid ? best - mid : mid - best))
+            best = m->at[i];
+    return best;
+}
+
 /* Find the end of the array/object at lx->p: brackets balanced, strings
  * (with escapes) stepped over. Lazy members are read fully, and so
- * validated, by the streaming reader later; this only needs their extent. */
-static vlm_status skip_container(tj_lexer *lx) {
-    char *p = lx->p, *end = lx->end;
+ * validated, by the streaming reader later; this only needs their extent
+ * (and, for an array, *mid: see tj_node.raw_mid). */
+static vlm_status skip_container(tj_lexer *lx, char **mid) {
+    char *start = lx->p, *p = lx->p, *end = lx->end;
+    bool array = *p == '[';
+    split_marks marks = {.start = start, .stride = (size_t)1 << 16, .next = (size_t)1 << 16};
     int depth = 0;
     while ((p = structure_stop(p, end)) < end) {
         char c = *p++;
@@ -275,6 +308,7 @@ static vlm_status skip_container(tj_lexer *lx) {
                 return lex_fail(lx, "unterminated string");
             }
             p++;
+            if (array && depth == 1) mark_element_end(&marks, p);
         } else if (c == '[' || c == '{') {
             if (++depth > TJ_MAX_DEPTH) {
                 lx->p = p;
@@ -282,7 +316,10 @@ static vlm_status skip_container(tj_lexer *lx) {
             }
         } else if (--depth == 0) {
             lx->p = p;
+            *mid = middle_mark(&marks, start, p);
             return VLM_OK;
+        } else if (array && depth == 1) {
+            mark_element_end(&marks, p);
         }
     }
     lx->p = end;
@@ -350,7 +387,7 @@ static vlm_status parse_value(dom_parser *dp, tj_node *node, int depth) {
     char c = tj_lex_peek(lx);
     if ((c == '{' || c == '[') && is_lazy(dp, node->key)) {
         char *start = lx->p;
-        vlm_status st = skip_container(lx);
+        vlm_status st = skip_container(lx, &node->raw_mid);
         if (st) return st;
         node->type = TJ_RAW;
         node->v.raw = start;

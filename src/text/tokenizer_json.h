@@ -44,6 +44,8 @@ struct tj_node {
         char *raw;
     } v;
     size_t raw_len;
+    char *raw_mid; /* TJ_RAW array: a point between two elements near its
+                    * middle (after an element, before its ','), or NULL */
     tj_node *next; /* next sibling */
 };
 
