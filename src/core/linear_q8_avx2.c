@@ -88,8 +88,11 @@ Q8_INLINE void q4_rows(const vlm_q8_args *a, const float *sb, int64_t r, int64_t
             __m256i xa = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c));
             __m256i xb = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c + 32));
             __m256 dv = _mm256_set_m128(_mm_set1_ps(d[c / 32 + 1]), _mm_set1_ps(d[c / 32]));
-            for (int rr = 0; rr < NROWS; rr++)
+            for (int rr = 0; rr < NROWS; rr++) {
+                /* the next row set streams in while this one is summed */
+                _mm_prefetch((const char *)rows + (NROWS + rr) * row_bytes + c / 2, _MM_HINT_T0);
                 part[rr] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_chunk(rows + rr * row_bytes + c / 2, xa, xb)), dv, part[rr]);
+            }
         }
         for (int rr = 0; rr < NROWS; rr++) {
             const float *s = sb + rr * groups + g;
@@ -126,8 +129,10 @@ Q8_INLINE void q8_rows(const vlm_q8_args *a, const float *sb, int64_t r, int64_t
             __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xq + c)));
             __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xq + c + 16)));
             __m256 db = _mm256_set1_ps(d[c / 32]);
-            for (int rr = 0; rr < NROWS; rr++)
+            for (int rr = 0; rr < NROWS; rr++) {
+                _mm_prefetch((const char *)rows + (NROWS + rr) * cols + c, _MM_HINT_T0);
                 part[rr] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_block(rows + rr * cols + c, x0, x1)), db, part[rr]);
+            }
         }
         for (int rr = 0; rr < NROWS; rr++)
             acc[rr] = _mm256_fmadd_ps(part[rr], _mm256_set1_ps(sb[rr * groups + g]), acc[rr]);
