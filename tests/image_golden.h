@@ -16,13 +16,17 @@
 
 #define IMAGE_FIXTURES "fixtures/images/"
 
-static inline cJSON *golden_manifest(void) {
-    char *text = test_read_file(IMAGE_FIXTURES "MANIFEST.json", NULL);
-    cJSON *m = text ? cJSON_Parse(text) : NULL;
+/* A JSON fixture file, parsed; NULL (and a recorded failure) when it
+ * cannot be read or parsed. */
+static inline cJSON *golden_json(const char *path) {
+    char *text = test_read_file(path, NULL);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
     free(text);
-    if (!m) fprintf(stderr, "  cannot read " IMAGE_FIXTURES "MANIFEST.json\n");
-    return m;
+    CHECKF(j != NULL, "cannot read %s", path);
+    return j;
 }
+
+static inline cJSON *golden_manifest(void) { return golden_json(IMAGE_FIXTURES "MANIFEST.json"); }
 
 /* manifest[section][name][key] as a string, or NULL. */
 static inline const char *golden_string(const cJSON *m, const char *section, const char *name,

@@ -60,10 +60,7 @@ static void test_12bit_jpeg_is_clean_error(void) {
 
 /* BMP files written by Pillow (fixtures/images/bmp/make_bmp_goldens.py). */
 static void test_bmp_goldens(void) {
-    char *text = test_read_file(IMAGE_FIXTURES "bmp/bmp_goldens.json", NULL);
-    cJSON *g = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    CHECK(g != NULL);
+    cJSON *g = golden_json(IMAGE_FIXTURES "bmp/bmp_goldens.json");
     int n = 0;
     for (const cJSON *f = g ? cJSON_GetObjectItemCaseSensitive(g, "files")->child : NULL; f; f = f->next, n++) {
         char path[512];

@@ -11,16 +11,8 @@
 
 #define RESAMPLE_DIR IMAGE_FIXTURES "resample/"
 
-static cJSON *load_json(const char *path) {
-    char *text = test_read_file(path, NULL);
-    cJSON *j = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    CHECKF(j != NULL, "cannot read %s", path);
-    return j;
-}
-
 static void test_pil_resize_goldens(void) {
-    cJSON *g = load_json(RESAMPLE_DIR "resample_goldens.json");
+    cJSON *g = golden_json(RESAMPLE_DIR "resample_goldens.json");
     if (!g) return;
     int n = 0;
     for (const cJSON *c = cJSON_GetObjectItemCaseSensitive(g, "cases")->child; c; c = c->next, n++) {
@@ -49,7 +41,7 @@ static void test_pil_resize_goldens(void) {
 }
 
 static void test_pil_float_resize(void) {
-    cJSON *g = load_json(RESAMPLE_DIR "resample_goldens.json");
+    cJSON *g = golden_json(RESAMPLE_DIR "resample_goldens.json");
     npy_array in;
     CHECK_OK(npy_load(RESAMPLE_DIR "f32_input.npy", &in));
     if (!g || !in.data) return;

@@ -18,10 +18,7 @@
 #define ORIENT_DIR IMAGE_FIXTURES "orientation/"
 
 static void test_exif_orientations(void) {
-    char *text = test_read_file(ORIENT_DIR "orientation_goldens.json", NULL);
-    cJSON *g = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    CHECK(g != NULL);
+    cJSON *g = golden_json(ORIENT_DIR "orientation_goldens.json");
     int n = 0;
     for (const cJSON *f = g ? cJSON_GetObjectItemCaseSensitive(g, "files")->child : NULL; f; f = f->next, n++) {
         char path[512];
