@@ -105,8 +105,7 @@ typedef struct tok_span {
 } tok_span;
 
 typedef struct tok_vocab {
-    char *pool;          /* NUL-terminated token strings */
-    size_t pool_len, pool_cap;
+    tok_buf pool;        /* NUL-terminated token strings */
     tok_span *span;      /* id -> string */
     size_t n_ids;        /* max id + 1 */
     size_t n_tokens;     /* distinct tokens */

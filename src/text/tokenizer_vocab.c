@@ -35,7 +35,7 @@ vlm_status tok_vocab_init(tok_vocab *v, size_t expected) {
 }
 
 void tok_vocab_free(tok_vocab *v) {
-    free(v->pool);
+    free(v->pool.data);
     free(v->span);
     free(v->slots);
     memset(v, 0, sizeof *v);
@@ -44,7 +44,7 @@ void tok_vocab_free(tok_vocab *v) {
 static bool same_token(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b, size_t blen) {
     tok_span sp = v->span[id];
     if (sp.len != alen + blen) return false;
-    const char *t = v->pool + sp.off;
+    const char *t = v->pool.data + sp.off;
     return memcmp(t, a, alen) == 0 && memcmp(t + alen, b, blen) == 0;
 }
 
@@ -78,7 +78,7 @@ void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n) {
         if (v->slots[i]) __builtin_prefetch(&v->span[(uint32_t)v->slots[i] - 1]);
     }
     for (size_t k = 0; k < n; k++) /* fetch its string */
-        if (v->slots[q[k].slot]) __builtin_prefetch(v->pool + v->span[(uint32_t)v->slots[q[k].slot] - 1].off);
+        if (v->slots[q[k].slot]) __builtin_prefetch(v->pool.data + v->span[(uint32_t)v->slots[q[k].slot] - 1].off);
     for (size_t k = 0; k < n; k++) { /* the exact probe, now from cache */
         uint64_t slot = v->slots[probe(v, q[k].hash, q[k].a, q[k].alen, q[k].b, q[k].blen)];
         q[k].id = slot ? (int32_t)(uint32_t)slot - 1 : -1;
@@ -92,7 +92,7 @@ static vlm_status grow_slots(tok_vocab *v) {
     for (size_t id = 0; id < v->n_ids; id++) {
         tok_span sp = v->span[id];
         if (sp.off == NO_TOKEN) continue;
-        uint64_t h = tok_vocab_hash2(v->pool + sp.off, sp.len, "", 0);
+        uint64_t h = tok_vocab_hash2(v->pool.data + sp.off, sp.len, "", 0);
         size_t i = h & (n - 1);
         while (slots[i]) i = (i + 1) & (n - 1);
         slots[i] = slot_of(h, (int32_t)id);
@@ -116,19 +116,12 @@ static vlm_status ensure_id(tok_vocab *v, size_t id) {
 }
 
 static vlm_status pool_append(tok_vocab *v, const char *s, size_t len, uint32_t *off) {
-    if (v->pool_len + len + 1 >= NO_TOKEN) return vlm_error(VLM_ERR_LIMIT, "vocabulary strings exceed 4 GiB");
-    if (v->pool_len + len + 1 > v->pool_cap) {
-        size_t cap = v->pool_cap ? v->pool_cap : 4096;
-        while (cap < v->pool_len + len + 1) cap *= 2;
-        char *p = vlm_realloc(v->pool, cap);
-        if (!p) return VLM_ERR_OUT_OF_MEMORY;
-        v->pool = p;
-        v->pool_cap = cap;
-    }
-    memcpy(v->pool + v->pool_len, s, len);
-    v->pool[v->pool_len + len] = 0;
-    *off = (uint32_t)v->pool_len;
-    v->pool_len += len + 1;
+    if (v->pool.len + len + 1 >= NO_TOKEN) return vlm_error(VLM_ERR_LIMIT, "vocabulary strings exceed 4 GiB");
+    size_t start = v->pool.len;
+    vlm_status st = tok_buf_append(&v->pool, s, len);
+    if (st) return st;
+    *off = (uint32_t)start;
+    v->pool.len++; /* keep the NUL tok_buf_append wrote: strings stay C strings */
     return VLM_OK;
 }
 
@@ -157,5 +150,5 @@ vlm_status tok_vocab_add_hashed(tok_vocab *v, const char *s, size_t len, int32_t
 const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len) {
     if (id < 0 || (size_t)id >= v->n_ids || v->span[id].off == NO_TOKEN) return NULL;
     if (len) *len = v->span[id].len;
-    return v->pool + v->span[id].off;
+    return v->pool.data + v->span[id].off;
 }
