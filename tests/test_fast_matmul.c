@@ -8,8 +8,9 @@
  * (2) each SIMD kernel set against the plain-C version of the same int8
  *     algorithm (same integers, only the f32 summation order differs);
  * (3) the precision switch: precise mode gives the f32 path exactly.
- * Shapes cover 4 and 8 bits, groups 32/64/128, f32/bf16/f16 scales, a lone
- * trailing 32-column block, W rows not a multiple of four, m = 1..7. */
+ * Shapes cover 4 and 8 bits, groups 32/64/128, f32/bf16/f16 scales, rows
+ * that are not whole 64-column chunks (fast mode takes the f32 path), W
+ * rows not a multiple of four, m = 1..7. */
 #include "core/kernel_table.h"
 #include "test.h"
 #include "test_rng.h"
@@ -59,7 +60,7 @@ static float *make_x(int64_t m, int64_t cols) {
     float *x = malloc((size_t)(m * cols) * sizeof(float));
     for (int64_t i = 0; i < m * cols; i++) x[i] = rng_uniform() * (float)(1 + (i / 32) % 5);
     for (int64_t i = 0; i < m; i++) x[i * cols + (rng_u32() % cols)] = 40.0f;
-    for (int k = 0; k < 32 && cols > 64; k++) x[32 + k] = 0.0f;
+    for (int k = 0; k < LINEAR_Q8_BLOCK && cols > 2 * LINEAR_Q8_BLOCK; k++) x[LINEAR_Q8_BLOCK + k] = 0.0f; /* a zero block */
     return x;
 }
 
@@ -73,10 +74,11 @@ static void reference(const vlm_weight *w, const float *x, int64_t m, const floa
         const float *xi = x + i * w->cols;
         for (int64_t r = 0; r < w->rows; r++) {
             double acc = bias[r], err = 0, mag = 0;
-            for (int64_t b0 = 0; b0 < w->cols; b0 += 32) {
+            for (int64_t b0 = 0; b0 < w->cols; b0 += LINEAR_Q8_BLOCK) {
                 double amax = 0, sq = 0;
-                for (int k = 0; k < 32; k++) amax = fmax(amax, fabs(xi[b0 + k]));
-                for (int64_t k = b0; k < b0 + 32; k++) {
+                int64_t b1 = b0 + LINEAR_Q8_BLOCK < w->cols ? b0 + LINEAR_Q8_BLOCK : w->cols;
+                for (int64_t k = b0; k < b1; k++) amax = fmax(amax, fabs(xi[k]));
+                for (int64_t k = b0; k < b1; k++) {
                     int64_t g = r * (w->cols / w->group_size) + k / w->group_size;
                     double s = w->scale_dtype == VLM_DTYPE_F32 ? ((const float *)w->scales)[g]
                                : w->scale_dtype == VLM_DTYPE_BF16 ? bf16_to_f32(((const uint16_t *)w->scales)[g])
@@ -132,7 +134,8 @@ typedef struct shape {
 static const shape shapes[] = {
     {4, 64, VLM_DTYPE_BF16, 37, 512}, {4, 32, VLM_DTYPE_F32, 13, 96},  {4, 128, VLM_DTYPE_F16, 8, 384},
     {4, 32, VLM_DTYPE_BF16, 9, 160},  {8, 64, VLM_DTYPE_BF16, 21, 256}, {8, 32, VLM_DTYPE_F16, 6, 96},
-    {8, 128, VLM_DTYPE_F32, 11, 640},
+    {8, 128, VLM_DTYPE_F32, 11, 640}, {4, 64, VLM_DTYPE_BF16, 10, 704}, {8, 64, VLM_DTYPE_F16, 7, 640},
+    {4, 32, VLM_DTYPE_BF16, 6, 192},  {8, 32, VLM_DTYPE_F32, 5, 320},
 };
 static const int64_t ms[] = {1, 3, 7}; /* the integer path is GEMV only (m < 8) */
 static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
@@ -160,13 +163,15 @@ static void test_simd_matches_scalar_int8(void) {
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         qweight q = make_weight(shapes[s].bits, shapes[s].group, shapes[s].sdtype, shapes[s].rows, shapes[s].cols);
         const vlm_weight *w = &q.w;
-        int64_t m = 5, groups = w->cols / w->group_size, n = m * w->rows;
-        float *x = make_x(m, w->cols), *sums = calloc((size_t)(m * groups), sizeof(float));
+        if (!linear_q8_supports(w)) { /* rows not whole chunks: fast mode takes the f32 path */
+            free_weight(&q);
+            continue;
+        }
+        int64_t m = 5, n = m * w->rows;
+        float *x = make_x(m, w->cols);
         float *y_ref = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
-        for (int64_t i = 0; i < m; i++)
-            for (int64_t k = 0; k < w->cols; k++) sums[i * groups + k / w->group_size] += x[i * w->cols + k];
         vlm_q8_acts acts;
-        CHECK(linear_q8_quantize(&acts, x, m, w, sums));
+        CHECK(linear_q8_quantize(&vlm_kernels_scalar, &acts, x, m, w));
         vlm_q8_args a = {w, &acts, y_ref, NULL};
         linear_q8_gemv_scalar(&a, 0, w->rows);
         double scale = 0;
@@ -180,11 +185,35 @@ static void test_simd_matches_scalar_int8(void) {
         }
         linear_q8_acts_free(&acts);
         free(x);
-        free(sums);
         free(y_ref);
         free(y);
         free_weight(&q);
     }
+    vlm_kernels_force_scalar(0);
+}
+
+/* Every SIMD quantizer gives the plain-C one's codes and block scales
+ * exactly (same max, product and rounding) and its group sums up to f32
+ * summation order, in both code orders. */
+static void test_simd_quantizer_matches_scalar(void) {
+    const int64_t m = 3, cols = 640, n_groups = m * cols / 64;
+    float *x = make_x(m, cols);
+    for (int bits = 4; bits <= 8; bits += 4) {
+        vlm_weight w = {.dtype = VLM_DTYPE_U32, .rows = 1, .cols = cols, .bits = bits, .group_size = 64};
+        vlm_q8_acts ref, got;
+        CHECK(linear_q8_quantize(&vlm_kernels_scalar, &ref, x, m, &w));
+        for (size_t k = 0; k + 1 < sizeof isas / sizeof *isas; k++) {
+            if (!vlm_kernels_select(isas[k]) || !vlm_kernels_active()->quantize_q8) continue;
+            CHECK(linear_q8_quantize(vlm_kernels_active(), &got, x, m, &w));
+            CHECKF(memcmp(got.q, ref.q, (size_t)(m * cols)) == 0, "%s q%d: codes differ", isas[k], bits);
+            CHECKF(memcmp(got.d, ref.d, (size_t)(m * cols / LINEAR_Q8_BLOCK) * sizeof(float)) == 0,
+                   "%s q%d: block scales differ", isas[k], bits);
+            for (int64_t g = 0; g < n_groups; g++) CHECK_NEAR(got.xsum[g], ref.xsum[g], 1e-5 * (1 + fabs(ref.xsum[g])));
+            linear_q8_acts_free(&got);
+        }
+        linear_q8_acts_free(&ref);
+    }
+    free(x);
     vlm_kernels_force_scalar(0);
 }
 
@@ -215,6 +244,7 @@ static void test_precise_switch(void) {
 void run_tests(void) {
     RUN(test_fast_within_int8_bound);
     RUN(test_simd_matches_scalar_int8);
+    RUN(test_simd_quantizer_matches_scalar);
     RUN(test_precise_switch);
     vlm_set_fast_matmul(1);
 }

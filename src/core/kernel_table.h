@@ -38,12 +38,18 @@ typedef struct vlm_gemv_args {
 /* Activations quantized to int8 for the fast integer matmul (linear_q8.c):
  * each row of x in blocks of LINEAR_Q8_BLOCK columns, x ~ d * x8 with
  * d = max|x| / 127 per block; group sums of the ORIGINAL x keep the bias
- * term exact. Codes are stored per row in the order of linear_q8_index:
- * natural for 8-bit weights; for 4-bit weights each 64-column chunk holds
- * the even columns of its first block, the even columns of its second,
- * then the odd columns of each (a trailing lone block: evens, odds), so
- * that the low / high nibbles of 32 weight bytes line up with 32 codes. */
-enum { LINEAR_Q8_BLOCK = 32 };
+ * term exact. The kernels take 64 columns (a chunk: two blocks) at a time,
+ * so the path takes weights whose group size is a multiple of the block
+ * and whose rows are whole chunks. Codes are stored per row in the order
+ * of linear_q8_index, which lines them up with the weight bytes as the
+ * AVX2 kernel reads them, keeping each chunk's first block in the low
+ * 128-bit half of every vector and its second block in the high half:
+ * for 4-bit weights a chunk's 32 bytes hold its even columns in the low
+ * nibbles and its odd columns in the high ones, so the chunk's codes are
+ * its even columns, then its odd columns; for 8-bit weights the chunk's
+ * codes are in runs of eight, [0..7 32..39 8..15 40..47 16..23 48..55
+ * 24..31 56..63], as widening 16 codes of each block half by half gives. */
+enum { LINEAR_Q8_BLOCK = 32, LINEAR_Q8_CHUNK = 64 };
 typedef struct vlm_q8_acts {
     int64_t m, cols;
     const int8_t *q;     /* [m][cols] */
@@ -60,11 +66,11 @@ typedef struct vlm_q8_args {
 } vlm_q8_args;
 
 /* Position of column c in a quantized activation row (see vlm_q8_acts). */
-static inline int64_t linear_q8_index(int bits, int64_t cols, int64_t c) {
-    if (bits != 4) return c;
-    int64_t c0 = c & ~(int64_t)63, o = c - c0, p = o & 31;
-    if (c0 + 64 > cols) return c0 + (p & 1) * 16 + (p >> 1);
-    return c0 + (p & 1) * 32 + (o >> 5) * 16 + (p >> 1);
+static inline int64_t linear_q8_index(int bits, int64_t c) {
+    int64_t o = c % LINEAR_Q8_CHUNK, base = c - o;
+    if (bits == 4) return base + (o & 1) * (LINEAR_Q8_CHUNK / 2) + (o >> 1);
+    int64_t half = o / LINEAR_Q8_BLOCK, within = o % LINEAR_Q8_BLOCK;
+    return base + (within >> 3) * 16 + half * 8 + (within & 7);
 }
 
 typedef struct vlm_kernel_table {
@@ -96,8 +102,12 @@ typedef struct vlm_kernel_table {
     void (*sigmoid_gate)(float *y, const float *x, const float *up, float alpha, int64_t n);
     /* x[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), in place. */
     void (*gelu_tanh)(float *x, int64_t n);
-    /* Integer matmul with int8 activations (4/8-bit weights), or NULL. */
+    /* Integer matmul with int8 activations (4/8-bit weights), or NULL, and
+     * its activation quantizer: one row of x (cols a multiple of
+     * LINEAR_Q8_BLOCK) to codes in linear_q8_index order for bits-bit
+     * weights, block scales d and block sums of the original x. */
     void (*gemv_q8)(const vlm_q8_args *a, int64_t r0, int64_t r1);
+    void (*quantize_q8)(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
 } vlm_kernel_table;
 
 /* The table in use (cpu.c). */
@@ -113,11 +123,12 @@ void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t 
 void linear_q8_gemv_scalar(const vlm_q8_args *a, int64_t r0, int64_t r1);
 /* True when the integer path handles w (fast mode aside). */
 int linear_q8_supports(const vlm_weight *w);
-/* Quantize the m rows of x for w into acts (buffers owned by acts, freed
- * with linear_q8_acts_free); xsum must hold the group sums of x. Returns 0
- * on allocation failure. */
-int linear_q8_quantize(vlm_q8_acts *acts, const float *x, int64_t m, const vlm_weight *w,
-                       const float *xsum);
+void linear_q8_quantize_row_scalar(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
+/* Quantize the m rows of x for w with t's quantizer into acts (codes,
+ * block scales and group sums, owned by acts and freed with
+ * linear_q8_acts_free). Returns 0 on allocation failure. */
+int linear_q8_quantize(const vlm_kernel_table *t, vlm_q8_acts *acts, const float *x, int64_t m,
+                       const vlm_weight *w);
 void linear_q8_acts_free(vlm_q8_acts *acts);
 /* Scalar activations every table may use for tails (kernels_scalar.c). */
 float act_sigmoid_gate(float x, float alpha);
@@ -149,7 +160,9 @@ extern const vlm_kernel_table vlm_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const vlm_kernel_table vlm_kernels_avx2;
 extern const vlm_kernel_table vlm_kernels_avx512;
-void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1); /* also used by avx512 */
+/* The integer path's AVX2 kernels, also used by the avx512 table. */
+void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1);
+void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
 #elif defined(__aarch64__)
 extern const vlm_kernel_table vlm_kernels_neon;
 #endif

@@ -75,4 +75,5 @@ const vlm_kernel_table vlm_kernels_scalar = {
     .sigmoid_gate = sigmoid_gate_scalar,
     .gelu_tanh = gelu_tanh_scalar,
     .gemv_q8 = linear_q8_gemv_scalar,
+    .quantize_q8 = linear_q8_quantize_row_scalar,
 };

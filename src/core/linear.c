@@ -276,19 +276,12 @@ static void q8_task(void *ctx, int64_t q0, int64_t q1) {
 /* y by the integer path; returns 0 (y untouched) on allocation failure. */
 static int linear_q8(const vlm_kernel_table *t, float *y, const float *x, int64_t m, const vlm_weight *w,
                      const float *bias) {
-    float *sums = malloc((size_t)(m * (w->cols / w->group_size)) * sizeof(float));
     vlm_q8_acts acts;
-    if (!sums) return 0;
-    group_sums(w, x, m, sums);
-    if (!linear_q8_quantize(&acts, x, m, w, sums)) {
-        free(sums);
-        return 0;
-    }
+    if (!linear_q8_quantize(t, &acts, x, m, w)) return 0;
     q8_job job = {{w, &acts, y, bias}, t->gemv_q8};
     int64_t quads = (w->rows + GEMV_ROW_QUAD - 1) / GEMV_ROW_QUAD;
     vlm_parallel_for(quads, 8, q8_task, &job);
     linear_q8_acts_free(&acts);
-    free(sums);
     return 1;
 }
 

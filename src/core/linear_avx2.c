@@ -11,6 +11,7 @@
 #define LANES 8
 #define GEMM_MR 6
 #define SIMD_GEMV_Q8 linear_q8_gemv_avx2
+#define SIMD_QUANTIZE_Q8 linear_q8_quantize_row_avx2
 #define VF __m256
 #define VI __m256i
 

@@ -12,6 +12,7 @@
 #define LANES 16
 #define GEMM_MR 12
 #define SIMD_GEMV_Q8 linear_q8_gemv_avx2 /* AVX-512 CPUs have AVX2 */
+#define SIMD_QUANTIZE_Q8 linear_q8_quantize_row_avx2
 #define VF __m512
 #define VI __m512i
 

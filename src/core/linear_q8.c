@@ -17,40 +17,52 @@
 
 int linear_q8_supports(const vlm_weight *w) {
     return vlm_weight_is_quantized(w) && (w->bits == 4 || w->bits == 8) &&
-           w->group_size % LINEAR_Q8_BLOCK == 0;
+           w->group_size % LINEAR_Q8_BLOCK == 0 && w->cols % LINEAR_Q8_CHUNK == 0;
 }
 
 /* One row: d per block, codes round(x / d) in linear_q8_index order. */
-static void quantize_row(const float *x, int64_t cols, int bits, int8_t *q, float *d) {
+void linear_q8_quantize_row_scalar(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums) {
     for (int64_t b0 = 0; b0 < cols; b0 += LINEAR_Q8_BLOCK) {
-        float amax = 0;
-        for (int k = 0; k < LINEAR_Q8_BLOCK; k++) amax = fmaxf(amax, fabsf(x[b0 + k]));
-        float scale = amax / 127.0f, inv = amax > 0 ? 127.0f / amax : 0.0f;
-        d[b0 / LINEAR_Q8_BLOCK] = scale;
-        for (int k = 0; k < LINEAR_Q8_BLOCK; k++)
-            q[linear_q8_index(bits, cols, b0 + k)] = (int8_t)lrintf(x[b0 + k] * inv);
+        float amax = 0, sum = 0;
+        for (int k = 0; k < LINEAR_Q8_BLOCK; k++) {
+            amax = fmaxf(amax, fabsf(x[b0 + k]));
+            sum += x[b0 + k];
+        }
+        float inv = amax > 0 ? 127.0f / amax : 0.0f;
+        d[b0 / LINEAR_Q8_BLOCK] = amax / 127.0f;
+        block_sums[b0 / LINEAR_Q8_BLOCK] = sum;
+        for (int k = 0; k < LINEAR_Q8_BLOCK; k++) q[linear_q8_index(bits, b0 + k)] = (int8_t)lrintf(x[b0 + k] * inv);
     }
 }
 
-int linear_q8_quantize(vlm_q8_acts *acts, const float *x, int64_t m, const vlm_weight *w,
-                       const float *xsum) {
-    int64_t cols = w->cols, blocks = cols / LINEAR_Q8_BLOCK;
+int linear_q8_quantize(const vlm_kernel_table *t, vlm_q8_acts *acts, const float *x, int64_t m,
+                       const vlm_weight *w) {
+    int64_t cols = w->cols, blocks = cols / LINEAR_Q8_BLOCK, groups = cols / w->group_size;
+    int64_t per_group = w->group_size / LINEAR_Q8_BLOCK;
     int8_t *q = malloc((size_t)(m * cols));
-    float *d = malloc((size_t)(m * blocks) * sizeof(float));
-    *acts = (vlm_q8_acts){m, cols, q, d, xsum};
-    if (!q || !d) {
+    float *d = malloc((size_t)(m * blocks) * sizeof(float)), *sums = malloc((size_t)(m * blocks) * sizeof(float));
+    *acts = (vlm_q8_acts){m, cols, q, d, sums};
+    if (!q || !d || !sums) {
         linear_q8_acts_free(acts);
         return 0;
     }
-    for (int64_t i = 0; i < m; i++) quantize_row(x + i * cols, cols, w->bits, q + i * cols, d + i * blocks);
+    for (int64_t i = 0; i < m; i++)
+        t->quantize_q8(x + i * cols, cols, w->bits, q + i * cols, d + i * blocks, sums + i * blocks);
+    for (int64_t g = 0; g < m * groups; g++) { /* block sums to group sums, in place */
+        float s = 0;
+        for (int64_t j = 0; j < per_group; j++) s += sums[g * per_group + j];
+        sums[g] = s;
+    }
     return 1;
 }
 
 void linear_q8_acts_free(vlm_q8_acts *acts) {
     free((void *)acts->q);
     free((void *)acts->d);
+    free((void *)acts->xsum);
     acts->q = NULL;
     acts->d = NULL;
+    acts->xsum = NULL;
 }
 
 /* Code of column c of a 4- or 8-bit row. */
@@ -71,7 +83,7 @@ static float q8_dot_row(const vlm_q8_args *a, int64_t i, int64_t r) {
         for (int64_t b = g * w->group_size / LINEAR_Q8_BLOCK; b < (g + 1) * w->group_size / LINEAR_Q8_BLOCK; b++) {
             int32_t isum = 0;
             for (int64_t c = b * LINEAR_Q8_BLOCK; c < (b + 1) * LINEAR_Q8_BLOCK; c++)
-                isum += (int32_t)weight_code(row, w->bits, c) * xq[linear_q8_index(w->bits, cols, c)];
+                isum += (int32_t)weight_code(row, w->bits, c) * xq[linear_q8_index(w->bits, c)];
             part += x->d[i * blocks + b] * (float)isum;
         }
         acc += linear_group_scale(w, r, g) * part;

@@ -1,16 +1,28 @@
 /*
  * linear_q8_avx2.c — the integer matmul (int8 activations x 4/8-bit MLX
- * codes) with AVX2 integer dot products; the formula and the activation
- * layout are in linear_q8.c and kernel_table.h.
+ * codes) with AVX2 integer dot products, and its activation quantizer;
+ * the formula and the activation layout are in linear_q8.c and
+ * kernel_table.h.
  *
- * 4-bit: 32 weight bytes hold 64 codes; their low nibbles pair with the
- * chunk's first 32 activation codes and their high nibbles with the next 32
- * (the layout does the interleaving), so one _mm256_maddubs_epi16 per half
- * (u8 code x s8 activation, pairs summed to i16: at most 2*15*127) and one
- * _mm256_madd_epi16 with ones give 8 i32 sums, four per block of 32.
+ * W rows go four at a time (a set), so each activation load serves four
+ * rows, and the four rows' integer sums of a chunk (64 columns, two
+ * blocks) are folded into one vector before they become floats: two levels
+ * of horizontal adds leave [r0 r1 r2 r3 | r0 r1 r2 r3], the chunk's first
+ * block in the low half and its second in the high half (the adds never
+ * cross halves), and one conversion and one FMA against the rows' factors
+ * (group scale times block scale) accumulate them. On CPUs where 256-bit
+ * multiplies are the bottleneck (Zen 1 splits them in two) this leaves
+ * the multiplier little besides the dot products themselves.
+ *
+ * 4-bit: a chunk's 32 weight bytes hold its even columns in the low
+ * nibbles and its odd columns in the high ones, so one
+ * _mm256_maddubs_epi16 per nibble plane (u8 code x s8 activation, pairs
+ * summed: at most 2*15*127) gives i16 sums; two rows' sums added pairwise
+ * stay below 15240 and four rows' below 30480, so both horizontal adds
+ * stay in i16 and one _mm256_madd_epi16 with ones widens them.
  * 8-bit: codes up to 255 would saturate maddubs, so codes and activations
- * are widened to i16 and multiplied with _mm256_madd_epi16.
- * W rows are taken four at a time so each activation load serves four rows.
+ * are widened to i16, a block half at a time, and multiplied with
+ * _mm256_madd_epi16; the rows are folded with i32 horizontal adds.
  */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -19,6 +31,8 @@
 
 #define Q8_INLINE static inline __attribute__((always_inline))
 
+enum { SET = 4 }; /* W rows per set */
+
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -26,141 +40,240 @@ static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* Scales and biases of nrows W rows as f32, converted once per row set:
- * sb[rr * groups + g] scales, sb[(nrows + rr) * groups + g] biases. The
- * rows' scales are one contiguous stretch of a dense array, which the
- * AVX2 table's row reader converts in one call (biases likewise). */
-static void row_scales(const vlm_weight *w, int64_t r, int nrows, float *sb) {
-    int64_t groups = w->cols / w->group_size;
-    vlm_weight scales = {.dtype = w->scale_dtype, .rows = 1, .cols = w->rows * groups, .data = w->scales};
-    vlm_weight biases = scales;
-    biases.data = w->biases;
-    vlm_kernels_avx2.dequant(&scales, 0, r * groups, (r + nrows) * groups, sb);
-    vlm_kernels_avx2.dequant(&biases, 0, r * groups, (r + nrows) * groups, sb + nrows * groups);
+static inline float hmax4(__m128 m) {
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
-/* sum over groups of bias * (group sum of x). */
-static float bias_term(const float *biases, const float *xsum, int64_t groups) {
+/* ---- activations ----------------------------------------------------------- */
+
+/* A chunk's 64 codes (eight vectors of i32, column order) as bytes in
+ * linear_q8_index order. packs works within 128-bit halves, leaving runs
+ * of four codes that the dword permutation puts back in column order. */
+static inline void store_chunk_codes(const __m256i c[8], int bits, int8_t *q) {
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    __m256i lo = _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
+    __m256i hi = _mm256_packs_epi16(_mm256_packs_epi32(c[4], c[5]), _mm256_packs_epi32(c[6], c[7]));
+    lo = _mm256_permutevar8x32_epi32(lo, order); /* columns 0..31 */
+    hi = _mm256_permutevar8x32_epi32(hi, order); /* columns 32..63 */
+    if (bits == 4) { /* even columns, then odd columns */
+        const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
+                                               0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+        lo = _mm256_shuffle_epi8(lo, split); /* [E0 O0 | E1 O1], eight codes each */
+        hi = _mm256_shuffle_epi8(hi, split); /* [E2 O2 | E3 O3] */
+        __m256i even = _mm256_unpacklo_epi64(lo, hi), odd = _mm256_unpackhi_epi64(lo, hi); /* [E0 E2 | E1 E3] */
+        lo = _mm256_permute4x64_epi64(even, 0xd8);
+        hi = _mm256_permute4x64_epi64(odd, 0xd8);
+    } else { /* runs of eight from each block in turn */
+        __m256i a = _mm256_unpacklo_epi64(lo, hi), b = _mm256_unpackhi_epi64(lo, hi);
+        lo = _mm256_permute2x128_si256(a, b, 0x20);
+        hi = _mm256_permute2x128_si256(a, b, 0x31);
+    }
+    _mm256_storeu_si256((__m256i *)(void *)q, lo);
+    _mm256_storeu_si256((__m256i *)(void *)(q + 32), hi);
+}
+
+/* The same numbers as linear_q8_quantize_row_scalar: the same max, scale,
+ * products and round-to-nearest-even; only the block sums add in another
+ * order. */
+void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t c0 = 0; c0 < cols; c0 += LINEAR_Q8_CHUNK) {
+        __m256i codes[8];
+        for (int h = 0; h < 2; h++) { /* the chunk's two blocks */
+            __m256 v[4], amax = _mm256_setzero_ps(), sum = _mm256_setzero_ps();
+            for (int j = 0; j < 4; j++) {
+                v[j] = _mm256_loadu_ps(x + c0 + 32 * h + 8 * j);
+                amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[j]));
+                sum = _mm256_add_ps(sum, v[j]);
+            }
+            float mx = hmax4(_mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1)));
+            __m256 inv = _mm256_set1_ps(mx > 0 ? 127.0f / mx : 0.0f);
+            int64_t b = c0 / LINEAR_Q8_BLOCK + h;
+            d[b] = mx / 127.0f;
+            block_sums[b] = hsum8(sum);
+            for (int j = 0; j < 4; j++) codes[4 * h + j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], inv));
+        }
+        store_chunk_codes(codes, bits, q + c0);
+    }
+}
+
+/* ---- W rows ---------------------------------------------------------------- */
+
+/* One row set: its rows (a short last set repeats its last row), the next
+ * set's rows (prefetched while this one is summed), the rows' group scales
+ * transposed, and per x row the chunk factors. */
+typedef struct row_set {
+    const uint8_t *rows[SET], *next[SET];
+    int64_t index[SET];
+    float *scales;  /* [groups][SET] */
+    float *factors; /* [chunks][2][SET]: group scale * block scale, per block of the chunk */
+} row_set;
+
+/* Eight scales or biases from element i of an F32/F16/BF16 array. */
+Q8_INLINE __m256 load8(vlm_dtype dtype, const void *base, int64_t i) {
+    if (dtype == VLM_DTYPE_F32) return _mm256_loadu_ps((const float *)base + i);
+    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)base + i));
+    if (dtype == VLM_DTYPE_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* rs->scales[g][k] = scale of group g of row k, eight groups at a time:
+ * four rows of eight, transposed. */
+static void transpose_scales(const vlm_weight *w, row_set *rs) {
+    int64_t groups = w->cols / w->group_size, g = 0;
+    for (; g + 8 <= groups; g += 8) {
+        __m256 p[SET];
+        for (int k = 0; k < SET; k++) p[k] = load8(w->scale_dtype, w->scales, rs->index[k] * groups + g);
+        __m256 t0 = _mm256_unpacklo_ps(p[0], p[1]), t1 = _mm256_unpackhi_ps(p[0], p[1]);
+        __m256 t2 = _mm256_unpacklo_ps(p[2], p[3]), t3 = _mm256_unpackhi_ps(p[2], p[3]);
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+        float *s = rs->scales + g * SET;
+        _mm256_storeu_ps(s, _mm256_permute2f128_ps(u0, u1, 0x20));
+        _mm256_storeu_ps(s + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
+        _mm256_storeu_ps(s + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
+        _mm256_storeu_ps(s + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+    }
+    for (; g < groups; g++)
+        for (int k = 0; k < SET; k++)
+            rs->scales[g * SET + k] = linear_load_float(w->scale_dtype, w->scales, rs->index[k] * groups + g);
+}
+
+/* rs->factors for one x row with block scales d. */
+static void chunk_factors(const vlm_weight *w, row_set *rs, const float *d) {
+    int64_t chunks = w->cols / LINEAR_Q8_CHUNK, blocks_per_group = w->group_size / LINEAR_Q8_BLOCK;
+    int64_t left = blocks_per_group; /* blocks of the current group still to come */
+    const float *s = rs->scales;     /* the current group's scales */
+    for (int64_t c = 0; c < chunks; c++) {
+        __m128 sv[2];
+        for (int h = 0; h < 2; h++) {
+            sv[h] = _mm_loadu_ps(s);
+            if (--left == 0) {
+                s += SET;
+                left = blocks_per_group;
+            }
+        }
+        __m256 dv = _mm256_set_m128(_mm_set1_ps(d[2 * c + 1]), _mm_set1_ps(d[2 * c]));
+        _mm256_storeu_ps(rs->factors + c * 2 * SET, _mm256_mul_ps(_mm256_set_m128(sv[1], sv[0]), dv));
+    }
+}
+
+/* sum over groups of W row r's bias * (group sum of x). */
+static float bias_term(const vlm_weight *w, int64_t r, const float *xsum) {
+    int64_t groups = w->cols / w->group_size, g = 0;
     __m256 acc = _mm256_setzero_ps();
-    int64_t g = 0;
-    for (; g + 8 <= groups; g += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(biases + g), _mm256_loadu_ps(xsum + g), acc);
+    for (; g + 8 <= groups; g += 8) acc = _mm256_fmadd_ps(load8(w->scale_dtype, w->biases, r * groups + g), _mm256_loadu_ps(xsum + g), acc);
     float sum = hsum8(acc);
-    for (; g < groups; g++) sum += biases[g] * xsum[g];
+    for (; g < groups; g++) sum += linear_load_float(w->scale_dtype, w->biases, r * groups + g) * xsum[g];
     return sum;
 }
 
-/* The eight i32 partial sums of a 64-code chunk of 4-bit row bytes. */
-Q8_INLINE __m256i q4_chunk(const uint8_t *bytes, __m256i xa, __m256i xb) {
-    const __m256i nib = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+/* i16 sums of one 4-bit row's chunk: 32 bytes against even / odd codes. */
+Q8_INLINE __m256i q4_row(const uint8_t *bytes, __m256i x_even, __m256i x_odd) {
+    const __m256i nib = _mm256_set1_epi8(15);
     __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)bytes);
     __m256i lo = _mm256_and_si256(v, nib), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
-    __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xa), _mm256_maddubs_epi16(hi, xb));
-    return _mm256_madd_epi16(s16, ones);
+    return _mm256_add_epi16(_mm256_maddubs_epi16(lo, x_even), _mm256_maddubs_epi16(hi, x_odd));
 }
 
-/* The same for a lone trailing block of 32 codes (16 bytes). */
-Q8_INLINE int32_t q4_block(const uint8_t *bytes, const int8_t *xq) {
-    const __m128i nib = _mm_set1_epi8(15), ones = _mm_set1_epi16(1);
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)bytes);
-    __m128i lo = _mm_and_si128(v, nib), hi = _mm_and_si128(_mm_srli_epi16(v, 4), nib);
-    __m128i xe = _mm_loadu_si128((const __m128i *)(const void *)xq);
-    __m128i xo = _mm_loadu_si128((const __m128i *)(const void *)(xq + 16));
-    __m128i s = _mm_madd_epi16(_mm_add_epi16(_mm_maddubs_epi16(lo, xe), _mm_maddubs_epi16(hi, xo)), ones);
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums of chunk c of the set's 4-bit rows
+ * with the x row's codes xq. */
+Q8_INLINE __m256i q4_fold(const row_set *rs, const int8_t *xq, int64_t c) {
+    __m256i xe = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c * 64));
+    __m256i xo = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c * 64 + 32));
+    __m256i s[SET];
+    for (int k = 0; k < SET; k++) {
+        _mm_prefetch((const char *)rs->next[k] + c * 32, _MM_HINT_T0);
+        s[k] = q4_row(rs->rows[k] + c * 32, xe, xo);
+    }
+    __m256i h = _mm256_hadd_epi16(_mm256_hadd_epi16(s[0], s[1]), _mm256_hadd_epi16(s[2], s[3]));
+    return _mm256_madd_epi16(h, _mm256_set1_epi16(1));
 }
 
-/* y for NROWS 4-bit W rows from r, x row i; sb from row_scales. Spans of
- * max(group, 64) columns: one scale per row and span (two when groups are
- * 32 columns, one per half of the chunk). */
-Q8_INLINE void q4_rows(const vlm_q8_args *a, const float *sb, int64_t r, int64_t i, const int NROWS) {
+/* i32 sums of one 8-bit row's chunk against the widened codes x: bytes
+ * j*16..j*16+15 of each block go with x[2j] (low half of each) and x[2j+1]
+ * (high half). */
+Q8_INLINE __m256i q8_row(const uint8_t *bytes, const __m256i x[4]) {
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i s = zero;
+    for (int j = 0; j < 2; j++) {
+        __m256i v = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
+                                        (const __m128i *)(const void *)(bytes + 16 * j));
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_unpacklo_epi8(v, zero), x[2 * j]));
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_unpackhi_epi8(v, zero), x[2 * j + 1]));
+    }
+    return s;
+}
+
+/* The same as q4_fold for 8-bit rows. */
+Q8_INLINE __m256i q8_fold(const row_set *rs, const int8_t *xq, int64_t c) {
+    __m256i x[4], s[SET];
+    for (int j = 0; j < 4; j++)
+        x[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xq + c * 64 + 16 * j)));
+    for (int k = 0; k < SET; k++) {
+        _mm_prefetch((const char *)rs->next[k] + c * 64, _MM_HINT_T0);
+        s[k] = q8_row(rs->rows[k] + c * 64, x);
+    }
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+}
+
+Q8_INLINE __m256 chunk_factor(const row_set *rs, int64_t c) {
+    return _mm256_loadu_ps(rs->factors + c * 2 * SET);
+}
+
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of x row xq with the set's rows, each
+ * block weighted by its factor. Two chunks per step and two accumulators:
+ * the chain from the loads to the FMA is long, and the two halves keep
+ * each other's multipliers busy. */
+Q8_INLINE __m256 set_sums(const row_set *rs, const int8_t *xq, int64_t chunks, const int BITS) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t c = 0;
+    for (; c + 2 <= chunks; c += 2) {
+        __m256i s0 = BITS == 4 ? q4_fold(rs, xq, c) : q8_fold(rs, xq, c);
+        __m256i s1 = BITS == 4 ? q4_fold(rs, xq, c + 1) : q8_fold(rs, xq, c + 1);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), chunk_factor(rs, c), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), chunk_factor(rs, c + 1), acc1);
+    }
+    if (c < chunks)
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(BITS == 4 ? q4_fold(rs, xq, c) : q8_fold(rs, xq, c)),
+                               chunk_factor(rs, c), acc0);
+    return _mm256_add_ps(acc0, acc1);
+}
+
+/* y for W rows [r, min(r + SET, r1)) against every x row. */
+static void run_set(const vlm_q8_args *a, row_set *rs, int64_t r, int64_t r1) {
     const vlm_weight *w = a->w;
-    int64_t cols = w->cols, row_bytes = cols / 2, gs = w->group_size, groups = cols / gs;
-    int64_t span = gs < 64 ? 64 : gs, gstep = span / gs, c0 = 0, g = 0; /* no division in the loop */
-    const int8_t *xq = a->x->q + i * cols;
-    const float *d = a->x->d + i * (cols / LINEAR_Q8_BLOCK), *xsum = a->x->xsum + i * groups;
-    const uint8_t *rows = (const uint8_t *)w->data + r * row_bytes;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (; c0 + span <= cols; c0 += span, g += gstep) {
-        __m256 part[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (int64_t c = c0; c < c0 + span; c += 64) {
-            __m256i xa = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c));
-            __m256i xb = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c + 32));
-            __m256 dv = _mm256_set_m128(_mm_set1_ps(d[c / 32 + 1]), _mm_set1_ps(d[c / 32]));
-            for (int rr = 0; rr < NROWS; rr++) {
-                /* the next row set streams in while this one is summed */
-                _mm_prefetch((const char *)rows + (NROWS + rr) * row_bytes + c / 2, _MM_HINT_T0);
-                part[rr] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_chunk(rows + rr * row_bytes + c / 2, xa, xb)), dv, part[rr]);
-            }
-        }
-        for (int rr = 0; rr < NROWS; rr++) {
-            const float *s = sb + rr * groups + g;
-            __m256 sv = gs < 64 ? _mm256_set_m128(_mm_set1_ps(s[1]), _mm_set1_ps(s[0])) : _mm256_set1_ps(s[0]);
-            acc[rr] = _mm256_fmadd_ps(part[rr], sv, acc[rr]);
-        }
+    int64_t cols = w->cols, groups = cols / w->group_size, chunks = cols / LINEAR_Q8_CHUNK;
+    int64_t row_bytes = cols * w->bits / 8;
+    int n = r1 - r < SET ? (int)(r1 - r) : SET;
+    for (int k = 0; k < SET; k++) {
+        int64_t next = r + SET + k < r1 ? r + SET + k : r1 - 1;
+        rs->index[k] = r + (k < n ? k : n - 1);
+        rs->rows[k] = (const uint8_t *)w->data + rs->index[k] * row_bytes;
+        rs->next[k] = (const uint8_t *)w->data + next * row_bytes;
     }
-    for (int rr = 0; rr < NROWS; rr++) {
-        float y = hsum8(acc[rr]) + bias_term(sb + (NROWS + rr) * groups, xsum, groups);
-        if (c0 < cols) /* a lone trailing block (32-column groups) */
-            y += sb[rr * groups + g] * d[c0 / 32] * (float)q4_block(rows + rr * row_bytes + c0 / 2, xq + c0);
-        a->y[i * w->rows + r + rr] = y + (a->bias ? a->bias[r + rr] : 0.0f);
+    transpose_scales(w, rs);
+    for (int64_t i = 0; i < a->x->m; i++) {
+        const int8_t *xq = a->x->q + i * cols;
+        chunk_factors(w, rs, a->x->d + i * (cols / LINEAR_Q8_BLOCK));
+        __m256 acc = w->bits == 4 ? set_sums(rs, xq, chunks, 4) : set_sums(rs, xq, chunks, 8);
+        float y[SET];
+        _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
+        for (int k = 0; k < n; k++)
+            a->y[i * w->rows + r + k] = y[k] + bias_term(w, r + k, a->x->xsum + i * groups) +
+                                        (a->bias ? a->bias[r + k] : 0.0f);
     }
-}
-
-/* Eight i32 partial sums of a block of 32 8-bit codes times widened x. */
-Q8_INLINE __m256i q8_block(const uint8_t *bytes, __m256i x0, __m256i x1) {
-    __m256i w0 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)bytes));
-    __m256i w1 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(bytes + 16)));
-    return _mm256_add_epi32(_mm256_madd_epi16(w0, x0), _mm256_madd_epi16(w1, x1));
-}
-
-/* y for NROWS 8-bit W rows from r, x row i; sb from row_scales. */
-Q8_INLINE void q8_rows(const vlm_q8_args *a, const float *sb, int64_t r, int64_t i, const int NROWS) {
-    const vlm_weight *w = a->w;
-    int64_t cols = w->cols, gs = w->group_size, groups = cols / gs;
-    const int8_t *xq = a->x->q + i * cols;
-    const float *d = a->x->d + i * (cols / LINEAR_Q8_BLOCK), *xsum = a->x->xsum + i * groups;
-    const uint8_t *rows = (const uint8_t *)w->data + r * cols;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t g = 0; g < groups; g++) {
-        __m256 part[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (int64_t c = g * gs; c < (g + 1) * gs; c += 32) {
-            __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xq + c)));
-            __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xq + c + 16)));
-            __m256 db = _mm256_set1_ps(d[c / 32]);
-            for (int rr = 0; rr < NROWS; rr++) {
-                _mm_prefetch((const char *)rows + (NROWS + rr) * cols + c, _MM_HINT_T0);
-                part[rr] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_block(rows + rr * cols + c, x0, x1)), db, part[rr]);
-            }
-        }
-        for (int rr = 0; rr < NROWS; rr++)
-            acc[rr] = _mm256_fmadd_ps(part[rr], _mm256_set1_ps(sb[rr * groups + g]), acc[rr]);
-    }
-    for (int rr = 0; rr < NROWS; rr++)
-        a->y[i * w->rows + r + rr] = hsum8(acc[rr]) + bias_term(sb + (NROWS + rr) * groups, xsum, groups) +
-                                     (a->bias ? a->bias[r + rr] : 0.0f);
-}
-
-/* NROWS W rows from r against every x row: the rows stay in L1. */
-Q8_INLINE void row_set(const vlm_q8_args *a, float *sb, int64_t r, const int BITS, const int NROWS) {
-    row_scales(a->w, r, NROWS, sb);
-    for (int64_t i = 0; i < a->x->m; i++) BITS == 4 ? q4_rows(a, sb, r, i, NROWS) : q8_rows(a, sb, r, i, NROWS);
-}
-
-Q8_INLINE void rows_all_x(const vlm_q8_args *a, float *sb, int64_t r0, int64_t r1, const int BITS) {
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) row_set(a, sb, r, BITS, 4);
-    for (; r < r1; r++) row_set(a, sb, r, BITS, 1);
 }
 
 void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1) {
-    float *sb = malloc((size_t)(8 * (a->w->cols / a->w->group_size)) * sizeof(float));
-    if (!sb) { /* out of memory: the plain-C kernel needs no buffer */
+    int64_t groups = a->w->cols / a->w->group_size, chunks = a->w->cols / LINEAR_Q8_CHUNK;
+    float *buf = malloc((size_t)(SET * groups + 2 * SET * chunks) * sizeof(float));
+    if (!buf) { /* out of memory: the plain-C kernel needs no buffer */
         linear_q8_gemv_scalar(a, r0, r1);
         return;
     }
-    if (a->w->bits == 4) rows_all_x(a, sb, r0, r1, 4);
-    else rows_all_x(a, sb, r0, r1, 8);
-    free(sb);
+    row_set rs = {.scales = buf, .factors = buf + SET * groups};
+    for (int64_t r = r0; r < r1; r += SET) run_set(a, &rs, r, r1);
+    free(buf);
 }
