@@ -173,7 +173,9 @@ static float bias_term(const vlm_weight *w, int64_t r, const float *xsum) {
 Q8_INLINE __m256i q4_row(const uint8_t *bytes, __m256i x_even, __m256i x_odd) {
     const __m256i nib = _mm256_set1_epi8(15);
     __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)bytes);
-    __m256i lo = _mm256_and_si256(v, nib), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+    /* masking before the shift lets both planes start from v at once (and
+     * measured faster on Zen 1 than shift-then-mask) */
+    __m256i lo = _mm256_and_si256(v, nib), hi = _mm256_srli_epi16(_mm256_andnot_si256(nib, v), 4);
     return _mm256_add_epi16(_mm256_maddubs_epi16(lo, x_even), _mm256_maddubs_epi16(hi, x_odd));
 }
 
