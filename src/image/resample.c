@@ -220,7 +220,7 @@ static const rgb_passes *passes_best(void) {
 enum { STREAM_BATCH = 8 };
 
 struct resize_stream {
-    const rgb_passes *p;
+    const rgb_passes *hp, *vp;   /* the set running each pass */
     resample_axis hx, vy;
     void *h_ws, *v_ws;
     int in_w, in_h, out_w, out_h, need_h, need_v;
@@ -235,8 +235,8 @@ struct resize_stream {
 
 void resize_stream_free(resize_stream *s) {
     if (!s) return;
-    if (s->h_ws) s->p->h_end(s->h_ws);
-    if (s->v_ws) s->p->v_end(s->v_ws);
+    if (s->h_ws) s->hp->h_end(s->h_ws);
+    if (s->v_ws) s->vp->v_end(s->v_ws);
     axis_free(&s->hx);
     axis_free(&s->vy);
     free(s->ring);
@@ -252,15 +252,18 @@ static vlm_status stream_new_with(int in_w, int in_h, int out_w, int out_h, resa
         return vlm_error(VLM_ERR_INVALID_ARGUMENT, "no streaming resize for filter %d", (int)filter);
     resize_stream *s = vlm_calloc(1, sizeof *s);
     if (!s) return VLM_ERR_OUT_OF_MEMORY;
-    *s = (resize_stream){.p = p, .in_w = in_w, .in_h = in_h, .out_w = out_w, .out_h = out_h,
+    *s = (resize_stream){.hp = p, .vp = p, .in_w = in_w, .in_h = in_h, .out_w = out_w, .out_h = out_h,
                          .need_h = out_w != in_w, .need_v = out_h != in_h};
     s->row_bytes = (size_t)(s->need_h ? out_w : in_w) * 3;
     const resample_kernel *k = &kernels[filter];
     vlm_status st = image_new(out_w, out_h, &s->out);
     if (!st) st = axis_build(in_w, out_w, k, 1, &s->hx);
     if (!st) st = axis_build(in_h, out_h, k, 1, &s->vy);
-    if (!st && s->need_h) st = p->h_begin(&s->hx, in_w, &s->h_ws);
-    if (!st && s->need_v) st = p->v_begin(&s->vy, &s->v_ws);
+    /* a pass the fast set refuses for these coefficients runs portably */
+    if (!st && s->need_h && (st = p->h_begin(&s->hx, in_w, &s->h_ws)) == VLM_ERR_UNSUPPORTED)
+        st = (s->hp = &passes_ref)->h_begin(&s->hx, in_w, &s->h_ws);
+    if (!st && s->need_v && (st = p->v_begin(&s->vy, &s->v_ws)) == VLM_ERR_UNSUPPORTED)
+        st = (s->vp = &passes_ref)->v_begin(&s->vy, &s->v_ws);
     if (!st && s->need_v) {
         s->ring_rows = s->vy.ksize + STREAM_BATCH;
         s->ring = vlm_malloc(s->row_bytes * (size_t)s->ring_rows);
@@ -291,7 +294,7 @@ static uint8_t *stream_row(const resize_stream *s, int y) {
  * horizontal pass, or copied when the width is kept. */
 static void stream_horizontal(resize_stream *s, int y, const uint8_t *const *rows, int n) {
     if (s->need_h) {
-        s->p->h_rows(s->h_ws, &s->hx, stream_row(s, y), rows, n);
+        s->hp->h_rows(s->h_ws, &s->hx, stream_row(s, y), rows, n);
         return;
     }
     for (int r = 0; r < n; r++) memcpy(stream_row(s, y + r), rows[r], s->row_bytes);
@@ -303,7 +306,7 @@ static void stream_vertical(resize_stream *s) {
         int i = s->next_out, first = s->vy.first[i], n = s->vy.count[i];
         if (first + n > s->next_y) return;
         for (int t = 0; t < n; t++) s->window[t] = stream_row(s, first + t);
-        s->p->v_row(s->v_ws, &s->vy, i, s->out->rgb + (size_t)i * s->out_w * 3, s->window,
+        s->vp->v_row(s->v_ws, &s->vy, i, s->out->rgb + (size_t)i * s->out_w * 3, s->window,
                     s->out_w * 3);
         s->next_out++;
     }

@@ -69,7 +69,9 @@ typedef struct resample_axis {
 /* AVX2 8-bit passes over interleaved RGB rows. Horizontal: begin makes a
  * workspace for the axis and source width; rows resamples n source rows
  * into n consecutive rows of ax->out_size pixels at out. Vertical: row
- * makes output row i (row_bytes) from the count[i] rows of its window. */
+ * makes output row i (row_bytes) from the count[i] rows of its window.
+ * Both begins return VLM_ERR_UNSUPPORTED (no message) for coefficients
+ * their exact arithmetic cannot take; the portable pass runs instead. */
 vlm_status resample_h_avx2_begin(const resample_axis *ax, int in_w, void **ws);
 void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
                           const uint8_t *const *rows, int n);

@@ -3,18 +3,27 @@
  * computing exactly the same 32-bit integer sums PIL does (8-bit samples
  * times 22-bit fixed-point coefficients).
  *
- * The multiply is _mm256_madd_epi16 (16-bit products, adjacent pairs
- * summed), the fastest exact integer multiply-add on every AVX2 core. A
- * 22-bit coefficient does not fit 16 bits, so each is split as
- * k = hi * 2^11 + lo (lo in 0..2047) and the pass keeps two exact sums,
- * combined as (sum_hi << 11) + sum_lo: the same integer as PIL's.
+ * A 22-bit coefficient is split as k = hi * 2^16 + lo with hi rounded
+ * (so lo fits a signed 16-bit word) and the sum kept as two exact parts
+ * combined as (sum_hi << 16) + sum_lo, the same integer as PIL's:
+ *   - sum_lo: _mm256_madd_epi16 on samples widened to 16 bits;
+ *   - sum_hi: hi is small (|hi| <= 76 for every PIL filter and scale), so
+ *     _mm256_maddubs_epi16 multiplies the unsigned sample bytes by signed
+ *     byte coefficients directly and the sums accumulate in 16 bits.
+ *     This is exact while 255 * sum(|hi|) over an output's taps fits
+ *     16 bits (at most about 101 is seen); an axis where it would not is
+ *     refused (VLM_ERR_UNSUPPORTED) and resample.c uses the portable pass.
+ * Both multiplies share the vector multiply unit, the bottleneck of
+ * these passes; the byte one does twice the products per instruction.
  *
- * madd pairs two taps, so the operands are laid out as (tap t, tap t+1)
- * byte pairs. Vertical pass: the rows of a tap pair are byte-interleaved.
- * Horizontal pass: eight image rows are transposed so that one vector
- * holds the same sample of eight rows, then each sample is paired with
- * the next one of its channel (3 bytes on) and widened to 16 bits; the
- * results are transposed back into the eight output rows.
+ * The multiplies pair two taps, so the operands are laid out as (tap t,
+ * tap t+1) byte pairs. Vertical pass: the rows of a tap pair are
+ * byte-interleaved. Horizontal pass: eight image rows are transposed so
+ * that one vector holds the same sample of eight rows, each sample
+ * paired with the next one of its channel (3 bytes on); the results are
+ * transposed back into the eight output rows. The row is done in
+ * segments of outputs, each pairing just the input stretch its taps
+ * cover, so the pairs stay in L1.
  */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -24,49 +33,67 @@
 #include "image/resample.h"
 
 #define HALF (1 << (RESAMPLE_PRECISION_BITS - 1))
-#define LO_BITS 11
 
-/* Per output: the taps' coefficients as (hi, lo) 16-bit pairs, two taps
- * per 32-bit word: pair q = taps 2q and 2q+1 (a missing odd tap is 0). */
+/* Per output: the taps' coefficients as two per pair q = taps 2q and
+ * 2q+1 (a missing odd tap is 0): hi as two signed bytes in 16 bits, lo
+ * as two 16-bit words in 32 bits. */
 typedef struct split_taps {
     int pairs;          /* pairs per output (ksize rounded up) */
-    int32_t *hi, *lo;   /* [out_size][pairs] */
+    int16_t *hi;        /* [out_size][pairs] */
+    int32_t *lo;        /* [out_size][pairs] */
 } split_taps;
-
-static vlm_status split_taps_build(const resample_axis *ax, split_taps *s) {
-    s->pairs = (ax->ksize + 1) / 2;
-    size_t n = (size_t)ax->out_size * s->pairs;
-    s->hi = vlm_malloc(n * sizeof(int32_t));
-    s->lo = vlm_malloc(n * sizeof(int32_t));
-    if (!s->hi || !s->lo) {
-        free(s->hi);
-        free(s->lo);
-        return VLM_ERR_OUT_OF_MEMORY;
-    }
-    for (int i = 0; i < ax->out_size; i++) {
-        const int32_t *k = ax->fixed + (size_t)i * ax->ksize;
-        for (int q = 0; q < s->pairs; q++) {
-            int32_t k0 = 2 * q < ax->count[i] ? k[2 * q] : 0;
-            int32_t k1 = 2 * q + 1 < ax->count[i] ? k[2 * q + 1] : 0;
-            uint16_t h0 = (uint16_t)(k0 >> LO_BITS), h1 = (uint16_t)(k1 >> LO_BITS);
-            uint16_t l0 = (uint16_t)(k0 & ((1 << LO_BITS) - 1)), l1 = (uint16_t)(k1 & ((1 << LO_BITS) - 1));
-            s->hi[(size_t)i * s->pairs + q] = (int32_t)((uint32_t)h1 << 16 | h0);
-            s->lo[(size_t)i * s->pairs + q] = (int32_t)((uint32_t)l1 << 16 | l0);
-        }
-    }
-    return VLM_OK;
-}
 
 static void split_taps_free(split_taps *s) {
     free(s->hi);
     free(s->lo);
+    s->hi = NULL;
+    s->lo = NULL;
 }
 
-/* (sum_hi << 11) + sum_lo + 0.5, shifted and clipped: eight bytes. */
-static inline uint64_t finish8(__m256i hi, __m256i lo) {
-    __m256i ss = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(hi, LO_BITS), lo),
-                                  _mm256_set1_epi32(HALF));
-    __m256i v = _mm256_srai_epi32(ss, RESAMPLE_PRECISION_BITS);
+/* k = hi * 65536 + lo, lo in [-32768, 32767]; the sum of |hi| of each
+ * output goes to *hi_abs_max. */
+static void split_output(const int32_t *k, int count, int pairs, int16_t *hi, int32_t *lo,
+                         int *hi_abs_max) {
+    int hi_abs = 0;
+    for (int q = 0; q < pairs; q++) {
+        int32_t h[2], l[2];
+        for (int e = 0; e < 2; e++) {
+            int32_t v = 2 * q + e < count ? k[2 * q + e] : 0;
+            h[e] = (int32_t)((v + 32768 + (1 << 30)) >> 16) - (1 << 14);   /* floor, no negative shift */
+            l[e] = v - h[e] * 65536;
+            hi_abs += h[e] < 0 ? -h[e] : h[e];
+        }
+        hi[q] = (int16_t)(uint16_t)((uint8_t)(int8_t)h[1] << 8 | (uint8_t)(int8_t)h[0]);
+        lo[q] = (int32_t)((uint32_t)(uint16_t)l[1] << 16 | (uint16_t)l[0]);
+    }
+    if (hi_abs > *hi_abs_max) *hi_abs_max = hi_abs;
+}
+
+static vlm_status split_taps_build(const resample_axis *ax, split_taps *s) {
+    s->pairs = (ax->ksize + 1) / 2;
+    size_t n = (size_t)ax->out_size * s->pairs;
+    s->hi = vlm_malloc(n * sizeof *s->hi);
+    s->lo = vlm_malloc(n * sizeof *s->lo);
+    if (!s->hi || !s->lo) {
+        split_taps_free(s);
+        return VLM_ERR_OUT_OF_MEMORY;
+    }
+    int hi_abs_max = 0;
+    for (int i = 0; i < ax->out_size; i++)
+        split_output(ax->fixed + (size_t)i * ax->ksize, ax->count[i], s->pairs,
+                     s->hi + (size_t)i * s->pairs, s->lo + (size_t)i * s->pairs, &hi_abs_max);
+    if (hi_abs_max * 255 > INT16_MAX) {   /* the 16-bit hi sums could overflow */
+        split_taps_free(s);
+        return VLM_ERR_UNSUPPORTED;
+    }
+    return VLM_OK;
+}
+
+/* (sum_hi << 16) + sum_lo + 0.5 of eight samples (sum_hi as 16-bit
+ * words), shifted and clipped: eight bytes. */
+static inline uint64_t finish8(__m128i hi16, __m256i lo) {
+    __m256i ss = _mm256_add_epi32(_mm256_slli_epi32(_mm256_cvtepi16_epi32(hi16), 16), lo);
+    __m256i v = _mm256_srai_epi32(_mm256_add_epi32(ss, _mm256_set1_epi32(HALF)), RESAMPLE_PRECISION_BITS);
     __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     return (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(w, w));
 }
@@ -92,12 +119,13 @@ static inline void transpose8x16(__m128i x[8]) {
     }
 }
 
-/* pairs[j] (16 bytes) = (rows[r][j], rows[r][j + 3]) for r = 0..7: sample
- * j of eight rows, each next to the following pixel's sample of the same
- * channel (0 past the end), the operand layout of the madd kernel. */
-static void pair_rows(uint8_t *pairs, const uint8_t *const rows[8], int n) {
-    int j = 0;
-    for (; j + 19 <= n; j += 16) {
+/* pairs[j - j0] (16 bytes) = (rows[r][j], rows[r][j + 3]) for r = 0..7,
+ * j in [j0, j1): sample j of eight rows, each next to the following
+ * pixel's sample of the same channel (0 past the row's n bytes), the
+ * operand layout of the multiply kernels. */
+static void pair_rows(uint8_t *pairs, const uint8_t *const rows[8], int j0, int j1, int n) {
+    int j = j0;
+    for (; j < j1 && j + 19 <= n; j += 16) {   /* may run 15 samples past j1 */
         __m128i lo[8], hi[8];
         for (int r = 0; r < 8; r++) {
             __m128i a = _mm_loadu_si128((const __m128i *)(rows[r] + j));
@@ -107,15 +135,16 @@ static void pair_rows(uint8_t *pairs, const uint8_t *const rows[8], int n) {
         }
         transpose8x16(lo);
         transpose8x16(hi);
+        uint8_t *dst = pairs + (size_t)(j - j0) * 16;
         for (int k = 0; k < 8; k++) {
-            _mm_storeu_si128((__m128i *)(pairs + (size_t)(j + k) * 16), lo[k]);
-            _mm_storeu_si128((__m128i *)(pairs + (size_t)(j + 8 + k) * 16), hi[k]);
+            _mm_storeu_si128((__m128i *)(dst + k * 16), lo[k]);
+            _mm_storeu_si128((__m128i *)(dst + (8 + k) * 16), hi[k]);
         }
     }
-    for (; j < n; j++)
+    for (; j < j1; j++)
         for (int r = 0; r < 8; r++) {
-            pairs[(size_t)j * 16 + 2 * r] = rows[r][j];
-            pairs[(size_t)j * 16 + 2 * r + 1] = j + 3 < n ? rows[r][j + 3] : 0;
+            pairs[(size_t)(j - j0) * 16 + 2 * r] = rows[r][j];
+            pairs[(size_t)(j - j0) * 16 + 2 * r + 1] = j + 3 < n ? rows[r][j + 3] : 0;
         }
 }
 
@@ -152,39 +181,83 @@ static void untranspose_rows(uint8_t *const rows[8], int valid, const uint8_t *c
         for (int r = 0; r < valid; r++) rows[r][j] = columns[(size_t)j * 8 + r];
 }
 
-/* Resample eight paired rows into out_columns (8 bytes per output sample). */
-static void horizontal_block(uint8_t *out_columns, const uint8_t *pairs, const resample_axis *ax,
-                             const split_taps *s) {
-    for (int i = 0; i < ax->out_size; i++) {
-        const int32_t *kh = s->hi + (size_t)i * s->pairs, *kl = s->lo + (size_t)i * s->pairs;
-        const uint8_t *p = pairs + (size_t)ax->first[i] * 3 * 16;
-        int n = (ax->count[i] + 1) / 2;
-        __m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, l0 = h0, l1 = h0, l2 = h0;
-        for (int q = 0; q < n; q++, p += 6 * 16) {
-            __m256i ch = _mm256_set1_epi32(kh[q]), cl = _mm256_set1_epi32(kl[q]);
-            __m256i r = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p));
-            __m256i g = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 16)));
-            __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 32)));
-            h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(r, ch));
-            l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(r, cl));
-            h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(g, ch));
-            l1 = _mm256_add_epi32(l1, _mm256_madd_epi16(g, cl));
-            h2 = _mm256_add_epi32(h2, _mm256_madd_epi16(b, ch));
-            l2 = _mm256_add_epi32(l2, _mm256_madd_epi16(b, cl));
-        }
-        uint64_t v[3] = {finish8(h0, l0), finish8(h1, l1), finish8(h2, l2)};
+/* The sums of one output of eight rows: sum_hi of R and G (16-bit
+ * words, R in the low lane) and of B, sum_lo of R, G and B. */
+typedef struct h_sums {
+    __m256i hi_rg, lo_r, lo_g, lo_b;
+    __m128i hi_b;
+} h_sums;
+
+/* One tap pair's products at p: the R and G pairs (32 bytes) and the B
+ * pairs take the byte multiply for sum_hi, and each, widened, the word
+ * multiply for sum_lo. */
+static inline h_sums h_tap_pair(const uint8_t *p, int16_t hi, int32_t lo) {
+    __m256i ch = _mm256_set1_epi16(hi), cl = _mm256_set1_epi32(lo);
+    __m128i b = _mm_loadu_si128((const __m128i *)(p + 32));
+    h_sums t;
+    t.hi_rg = _mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)p), ch);
+    t.hi_b = _mm_maddubs_epi16(b, _mm256_castsi256_si128(ch));
+    t.lo_r = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p)), cl);
+    t.lo_g = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 16))), cl);
+    t.lo_b = _mm256_madd_epi16(_mm256_cvtepu8_epi16(b), cl);
+    return t;
+}
+
+/* The sums of n (>= 1) tap pairs from p. The first pair starts the sums,
+ * and the loop is a function of its own: inlined into the caller, or
+ * started from zeros, GCC 12 copies every sum once per iteration. */
+static __attribute__((noinline)) void h_taps(h_sums *out, const uint8_t *p, const int16_t *kh,
+                                             const int32_t *kl, int n) {
+    h_sums sum = h_tap_pair(p, kh[0], kl[0]);
+    for (int q = 1; q < n; q++) {
+        h_sums t = h_tap_pair(p + (size_t)q * 6 * 16, kh[q], kl[q]);
+        sum.hi_rg = _mm256_add_epi16(sum.hi_rg, t.hi_rg);
+        sum.hi_b = _mm_add_epi16(sum.hi_b, t.hi_b);
+        sum.lo_r = _mm256_add_epi32(sum.lo_r, t.lo_r);
+        sum.lo_g = _mm256_add_epi32(sum.lo_g, t.lo_g);
+        sum.lo_b = _mm256_add_epi32(sum.lo_b, t.lo_b);
+    }
+    *out = sum;
+}
+
+/* Outputs [i0, i1) of eight paired rows (pairs start at sample j0) into
+ * out_columns (8 bytes per output sample). */
+static void horizontal_block(uint8_t *out_columns, const uint8_t *pairs, int j0, int i0, int i1,
+                             const resample_axis *ax, const split_taps *s) {
+    for (int i = i0; i < i1; i++) {
+        h_sums sum;
+        h_taps(&sum, pairs + (size_t)(ax->first[i] * 3 - j0) * 16, s->hi + (size_t)i * s->pairs,
+               s->lo + (size_t)i * s->pairs, (ax->count[i] + 1) / 2);
+        uint64_t v[3] = {finish8(_mm256_castsi256_si128(sum.hi_rg), sum.lo_r),
+                         finish8(_mm256_extracti128_si256(sum.hi_rg, 1), sum.lo_g),
+                         finish8(sum.hi_b, sum.lo_b)};
         memcpy(out_columns + (size_t)i * 24, v, 24);
     }
 }
 
-/* Horizontal workspace: split coefficients, the paired samples of eight
- * source rows, and their eight output rows column-major. (An odd tap
- * count pairs its last tap with the next pixel at weight 0.) */
+/* Outputs per segment of the horizontal pass. */
+enum { H_SEGMENT = 32 };
+
+/* Horizontal workspace: split coefficients, the paired samples of one
+ * segment of eight source rows, and the eight output rows column-major.
+ * (An odd tap count pairs its last tap with the next pixel at weight 0.) */
 typedef struct h_workspace {
     split_taps taps;
-    size_t in_bytes;
+    int in_bytes;
     uint8_t *pairs, *out_columns;
 } h_workspace;
+
+/* The input samples [j0, j1) that outputs [i0, i1) read. */
+static void segment_span(const resample_axis *ax, int i0, int i1, int *j0, int *j1) {
+    int lo = ax->first[i0], hi = 0;
+    for (int i = i0; i < i1; i++) {
+        if (ax->first[i] < lo) lo = ax->first[i];
+        int end = ax->first[i] + (ax->count[i] + 1) / 2 * 2 - 1;   /* past the last pair's start */
+        if (end > hi) hi = end;
+    }
+    *j0 = lo * 3;
+    *j1 = hi * 3;
+}
 
 void resample_h_avx2_end(void *ws) {
     h_workspace *w = ws;
@@ -199,10 +272,16 @@ vlm_status resample_h_avx2_begin(const resample_axis *ax, int in_w, void **ws) {
     *ws = NULL;
     h_workspace *w = vlm_calloc(1, sizeof *w);
     if (!w) return VLM_ERR_OUT_OF_MEMORY;
-    w->in_bytes = (size_t)in_w * 3;
+    w->in_bytes = in_w * 3;
     vlm_status st = split_taps_build(ax, &w->taps);
+    int widest = 0;
+    for (int i0 = 0; i0 < ax->out_size; i0 += H_SEGMENT) {
+        int j0, j1, i1 = i0 + H_SEGMENT < ax->out_size ? i0 + H_SEGMENT : ax->out_size;
+        segment_span(ax, i0, i1, &j0, &j1);
+        if (j1 - j0 > widest) widest = j1 - j0;
+    }
     if (!st) {
-        w->pairs = vlm_malloc(w->in_bytes * 16);
+        w->pairs = vlm_malloc((size_t)(widest + 16) * 16);
         w->out_columns = vlm_malloc((size_t)ax->out_size * 3 * 8);
         if (!w->pairs || !w->out_columns) st = VLM_ERR_OUT_OF_MEMORY;
     }
@@ -227,46 +306,64 @@ void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
             src[r] = rows[row];
             dst[r] = out + (size_t)row * out_bytes;
         }
-        pair_rows(w->pairs, src, (int)w->in_bytes);
-        horizontal_block(w->out_columns, w->pairs, ax, &w->taps);
+        for (int i0 = 0; i0 < ax->out_size; i0 += H_SEGMENT) {
+            int j0, j1, i1 = i0 + H_SEGMENT < ax->out_size ? i0 + H_SEGMENT : ax->out_size;
+            segment_span(ax, i0, i1, &j0, &j1);
+            pair_rows(w->pairs, src, j0, j1, w->in_bytes);
+            horizontal_block(w->out_columns, w->pairs, j0, i0, i1, ax, &w->taps);
+        }
         untranspose_rows(dst, valid, w->out_columns, (int)out_bytes);
     }
 }
 
 /* ---- vertical pass --------------------------------------------------------- */
 
-/* madd of one 16-byte slice of a row pair into two 8-lane sums each. */
-static inline void vertical_step(__m128i a, __m128i b, __m256i ch, __m256i cl, __m256i acc[4]) {
-    __m256i lo8 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));
-    __m256i hi8 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b));
-    acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(lo8, ch));
-    acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(lo8, cl));
-    acc[2] = _mm256_add_epi32(acc[2], _mm256_madd_epi16(hi8, ch));
-    acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(hi8, cl));
+/* The sums of 32 columns of one output row: sum_hi as 16-bit words (x:
+ * columns 0-7 and 16-23, y: 8-15 and 24-31, as the in-lane unpacks
+ * leave them), sum_lo of columns 0-7, 8-15, 16-23, 24-31. */
+typedef struct v_sums {
+    __m256i hi_x, hi_y, lo[4];
+} v_sums;
+
+/* One tap pair: the two source rows' 32 bytes at a and b, byte-interleaved. */
+static inline v_sums v_tap_pair(const uint8_t *a, const uint8_t *b, int16_t hi, int32_t lo) {
+    __m256i ch = _mm256_set1_epi16(hi), cl = _mm256_set1_epi32(lo);
+    __m256i ra = _mm256_loadu_si256((const __m256i *)a), rb = _mm256_loadu_si256((const __m256i *)b);
+    __m256i x = _mm256_unpacklo_epi8(ra, rb), y = _mm256_unpackhi_epi8(ra, rb);
+    v_sums t;
+    t.hi_x = _mm256_maddubs_epi16(x, ch);
+    t.hi_y = _mm256_maddubs_epi16(y, ch);
+    t.lo[0] = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(x)), cl);
+    t.lo[1] = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(y)), cl);
+    t.lo[2] = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(x, 1)), cl);
+    t.lo[3] = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(y, 1)), cl);
+    return t;
 }
 
-static inline void vertical_store16(uint8_t *dst, const __m256i acc[4]) {
-    uint64_t first = finish8(acc[0], acc[1]), second = finish8(acc[2], acc[3]);
-    memcpy(dst, &first, 8);
-    memcpy(dst + 8, &second, 8);
-}
-
-/* 32 output bytes at column b of output row i: tap pairs are two source
- * rows, byte-interleaved. A row past the window (odd count) has weight 0
- * and is replaced by the first row of the pair. */
-static inline void vertical32(uint8_t *dst, const uint8_t *const *rows, size_t b, int count,
-                              const int32_t *kh, const int32_t *kl) {
-    __m256i x[4], y[4];
-    for (int k = 0; k < 4; k++) x[k] = y[k] = _mm256_setzero_si256();
-    for (int t = 0; t < count; t += 2) {
-        const uint8_t *ra = rows[t] + b, *rb = (t + 1 < count ? rows[t + 1] : rows[t]) + b;
-        __m256i ch = _mm256_set1_epi32(kh[t / 2]), cl = _mm256_set1_epi32(kl[t / 2]);
-        vertical_step(_mm_loadu_si128((const __m128i *)ra), _mm_loadu_si128((const __m128i *)rb), ch, cl, x);
-        vertical_step(_mm_loadu_si128((const __m128i *)(ra + 16)),
-                      _mm_loadu_si128((const __m128i *)(rb + 16)), ch, cl, y);
+/* The sums over the count rows of a window at column b. A row past the
+ * window (odd count) has weight 0 and is replaced by the first row of
+ * its pair. Not inlined, like h_taps. */
+static __attribute__((noinline)) void v_taps(v_sums *out, const uint8_t *const *rows, size_t b,
+                                             int count, const int16_t *kh, const int32_t *kl) {
+    v_sums sum = v_tap_pair(rows[0] + b, (count > 1 ? rows[1] : rows[0]) + b, kh[0], kl[0]);
+    for (int t = 2; t < count; t += 2) {
+        v_sums u = v_tap_pair(rows[t] + b, (t + 1 < count ? rows[t + 1] : rows[t]) + b, kh[t / 2], kl[t / 2]);
+        sum.hi_x = _mm256_add_epi16(sum.hi_x, u.hi_x);
+        sum.hi_y = _mm256_add_epi16(sum.hi_y, u.hi_y);
+        for (int k = 0; k < 4; k++) sum.lo[k] = _mm256_add_epi32(sum.lo[k], u.lo[k]);
     }
-    vertical_store16(dst, x);
-    vertical_store16(dst + 16, y);
+    *out = sum;
+}
+
+/* 32 output bytes at column b of output row i. */
+static inline void vertical32(uint8_t *dst, const uint8_t *const *rows, size_t b, int count,
+                              const int16_t *kh, const int32_t *kl) {
+    v_sums s;
+    v_taps(&s, rows, b, count, kh, kl);
+    uint64_t v[4] = {finish8(_mm256_castsi256_si128(s.hi_x), s.lo[0]), finish8(_mm256_castsi256_si128(s.hi_y), s.lo[1]),
+                     finish8(_mm256_extracti128_si256(s.hi_x, 1), s.lo[2]),
+                     finish8(_mm256_extracti128_si256(s.hi_y, 1), s.lo[3])};
+    memcpy(dst, v, 32);
 }
 
 vlm_status resample_v_avx2_begin(const resample_axis *ax, void **ws) {
