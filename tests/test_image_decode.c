@@ -2,8 +2,13 @@
  * test_image_decode.c — every image of the golden manifest decodes to
  * exactly the pixels PIL 9.4 gives for ImageOps.exif_transpose(img)
  * .convert("RGB") (hash of all pixels, plus the .npy golden where it is
- * small enough to ship), and the expected failures fail cleanly.
+ * small enough to ship), and the expected failures fail cleanly. JPEGs
+ * in every chroma layout the raw YCbCr path converts (and the narrow
+ * ones it leaves to libjpeg) decode, and decode straight to a resized
+ * size, as PIL does, with the AVX2 and the portable kernels.
  */
+#include "core/kernels.h"
+#include "image/processor.h"
 #include "image_golden.h"
 
 static void check_decoded(const cJSON *entry, const char *name) {
@@ -88,8 +93,59 @@ static void test_bmp_goldens(void) {
     free(bmp);
 }
 
+#define YCC_DIR IMAGE_FIXTURES "ycc/"
+
+static vlm_status fixed_size(void *ctx, int width, int height, int *out_w, int *out_h) {
+    (void)width;
+    (void)height;
+    *out_w = ((const int *)ctx)[0];
+    *out_h = ((const int *)ctx)[1];
+    return VLM_OK;
+}
+
+/* One fixture of ycc/make_ycc_goldens.py: decoded whole, and streamed
+ * into PIL's BICUBIC resize where the golden has one. */
+static void check_ycc_file(const cJSON *f, const char *kernels) {
+    char path[512];
+    snprintf(path, sizeof path, YCC_DIR "%s", f->string);
+    vlm_image *img = NULL;
+    CHECK_OK(vlm_image_load(path, &img));
+    const char *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256")->valuestring;
+    CHECKF(img && golden_hash_matches(img->rgb, (size_t)img->width * img->height * 3, sha, f->string),
+           "%s (%s)", f->string, kernels);
+    vlm_image_free(img);
+    const cJSON *resize = cJSON_GetObjectItemCaseSensitive(f, "resize");
+    if (!resize) return;
+    int size[2] = {cJSON_GetArrayItem(resize, 0)->valueint, cJSON_GetArrayItem(resize, 1)->valueint};
+    size_t n;
+    uint8_t *data = (uint8_t *)test_read_file(path, &n);
+    img = NULL;
+    if (data) CHECK_OK(image_decode_resized(data, n, RESAMPLE_BICUBIC, fixed_size, size, &img));
+    sha = cJSON_GetObjectItemCaseSensitive(f, "resize_sha256")->valuestring;
+    CHECKF(img && img->width == size[0] && img->height == size[1] &&
+               golden_hash_matches(img->rgb, (size_t)size[0] * size[1] * 3, sha, f->string),
+           "%s resized (%s)", f->string, kernels);
+    vlm_image_free(img);
+    free(data);
+}
+
+static void test_ycc_layouts(void) {
+    cJSON *g = golden_json(YCC_DIR "ycc_goldens.json");
+    const cJSON *files = g ? cJSON_GetObjectItemCaseSensitive(g, "files") : NULL;
+    int n = 0;
+    for (int scalar = 0; scalar < 2; scalar++) {
+        vlm_kernels_force_scalar(scalar);
+        for (const cJSON *f = files ? files->child : NULL; f; f = f->next, n++)
+            check_ycc_file(f, vlm_kernels_isa());
+    }
+    vlm_kernels_force_scalar(0);
+    CHECK(n == 26);
+    cJSON_Delete(g);
+}
+
 void run_tests(void) {
     RUN(test_manifest_decodes);
     RUN(test_12bit_jpeg_is_clean_error);
     RUN(test_bmp_goldens);
+    RUN(test_ycc_layouts);
 }

@@ -70,7 +70,8 @@ static void test_pil_float_resize(void) {
 /* Random pixels and awkward sizes: SIMD passes == scalar reference. */
 static void test_simd_matches_reference(void) {
     static const int sizes[][4] = {{1, 1, 7, 3},    {17, 9, 5, 23},  {64, 40, 63, 41},
-                                   {333, 7, 31, 13}, {9, 200, 90, 20}, {250, 250, 251, 17}};
+                                   {333, 7, 31, 13}, {9, 200, 90, 20}, {250, 250, 251, 17},
+                                   {1500, 11, 333, 5}};   /* many segments of the horizontal pass */
     uint32_t seed = 12345;
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         int iw = sizes[s][0], ih = sizes[s][1], ow = sizes[s][2], oh = sizes[s][3];
