@@ -89,13 +89,15 @@ static vlm_status split_taps_build(const resample_axis *ax, split_taps *s) {
     return VLM_OK;
 }
 
-/* (sum_hi << 16) + sum_lo + 0.5 of eight samples (sum_hi as 16-bit
- * words), shifted and clipped: eight bytes. */
-static inline uint64_t finish8(__m128i hi16, __m256i lo) {
-    __m256i ss = _mm256_add_epi32(_mm256_slli_epi32(_mm256_cvtepi16_epi32(hi16), 16), lo);
-    __m256i v = _mm256_srai_epi32(_mm256_add_epi32(ss, _mm256_set1_epi32(HALF)), RESAMPLE_PRECISION_BITS);
-    __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    return (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(w, w));
+/* PIL's clip8((S + 0.5) >> 22) of eight samples with S = sum_hi * 65536
+ * + sum_lo (sum_hi as 16-bit words), as 16-bit words before the clip:
+ * (sum_hi + ((sum_lo + 0.5) >> 16)) >> 6, nested floor divisions by
+ * powers of two being one. The 16-bit add saturates only where the clip
+ * gives 0 or 255 anyway. */
+static inline __m128i finish8(__m128i hi16, __m256i lo) {
+    __m256i t = _mm256_srai_epi32(_mm256_add_epi32(lo, _mm256_set1_epi32(HALF)), 16);
+    __m128i t16 = _mm_packs_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    return _mm_srai_epi16(_mm_adds_epi16(hi16, t16), RESAMPLE_PRECISION_BITS - 16);
 }
 
 /* ---- horizontal pass ----------------------------------------------------- */
@@ -183,6 +185,8 @@ static void untranspose_rows(uint8_t *const rows[8], int valid, const uint8_t *c
 
 /* The sums of one output of eight rows: sum_hi of R and G (16-bit
  * words, R in the low lane) and of B, sum_lo of R, G and B. */
+/* The sums of one output of eight rows: sum_hi of R and G (16-bit
+ * words, R in the low lane) and of B, sum_lo of R, G and B. */
 typedef struct h_sums {
     __m256i hi_rg, lo_r, lo_g, lo_b;
     __m128i hi_b;
@@ -203,40 +207,43 @@ static inline h_sums h_tap_pair(const uint8_t *p, int16_t hi, int32_t lo) {
     return t;
 }
 
-/* The sums of n (>= 1) tap pairs from p. The first pair starts the sums,
- * and the loop is a function of its own: inlined into the caller, or
- * started from zeros, GCC 12 copies every sum once per iteration. */
-static __attribute__((noinline)) void h_taps(h_sums *out, const uint8_t *p, const int16_t *kh,
-                                             const int32_t *kl, int n) {
-    h_sums sum = h_tap_pair(p, kh[0], kl[0]);
-    for (int q = 1; q < n; q++) {
-        h_sums t = h_tap_pair(p + (size_t)q * 6 * 16, kh[q], kl[q]);
-        sum.hi_rg = _mm256_add_epi16(sum.hi_rg, t.hi_rg);
-        sum.hi_b = _mm_add_epi16(sum.hi_b, t.hi_b);
-        sum.lo_r = _mm256_add_epi32(sum.lo_r, t.lo_r);
-        sum.lo_g = _mm256_add_epi32(sum.lo_g, t.lo_g);
-        sum.lo_b = _mm256_add_epi32(sum.lo_b, t.lo_b);
-    }
-    *out = sum;
+/* One output's finish: 24 bytes, R, G, B of rows 0..7. A function of
+ * its own (the sums arrive in registers): after the sum loop in the same
+ * function, GCC 12 copies every sum once per loop iteration. */
+static __attribute__((noinline)) void h_finish(uint8_t *dst, __m256i hi_rg, __m128i hi_b, __m256i lo_r,
+                                               __m256i lo_g, __m256i lo_b) {
+    __m128i r = finish8(_mm256_castsi256_si128(hi_rg), lo_r);
+    __m128i g = finish8(_mm256_extracti128_si256(hi_rg, 1), lo_g);
+    __m128i b = finish8(hi_b, lo_b);
+    _mm_storeu_si128((__m128i *)dst, _mm_packus_epi16(r, g));
+    _mm_storel_epi64((__m128i *)(dst + 16), _mm_packus_epi16(b, b));
 }
 
 /* Outputs [i0, i1) of eight paired rows (pairs start at sample j0) into
- * out_columns (8 bytes per output sample). */
+ * out_columns, 24 bytes per output. The first tap pair starts the sums
+ * (started from zeros, GCC copies them around the loop as well). */
 static void horizontal_block(uint8_t *out_columns, const uint8_t *pairs, int j0, int i0, int i1,
                              const resample_axis *ax, const split_taps *s) {
     for (int i = i0; i < i1; i++) {
-        h_sums sum;
-        h_taps(&sum, pairs + (size_t)(ax->first[i] * 3 - j0) * 16, s->hi + (size_t)i * s->pairs,
-               s->lo + (size_t)i * s->pairs, (ax->count[i] + 1) / 2);
-        uint64_t v[3] = {finish8(_mm256_castsi256_si128(sum.hi_rg), sum.lo_r),
-                         finish8(_mm256_extracti128_si256(sum.hi_rg, 1), sum.lo_g),
-                         finish8(sum.hi_b, sum.lo_b)};
-        memcpy(out_columns + (size_t)i * 24, v, 24);
+        const int16_t *kh = s->hi + (size_t)i * s->pairs;
+        const int32_t *kl = s->lo + (size_t)i * s->pairs;
+        const uint8_t *p = pairs + (size_t)(ax->first[i] * 3 - j0) * 16;
+        int n = (ax->count[i] + 1) / 2;
+        h_sums sum = h_tap_pair(p, kh[0], kl[0]);
+        for (int q = 1; q < n; q++) {
+            h_sums t = h_tap_pair(p + (size_t)q * 6 * 16, kh[q], kl[q]);
+            sum.hi_rg = _mm256_add_epi16(sum.hi_rg, t.hi_rg);
+            sum.hi_b = _mm_add_epi16(sum.hi_b, t.hi_b);
+            sum.lo_r = _mm256_add_epi32(sum.lo_r, t.lo_r);
+            sum.lo_g = _mm256_add_epi32(sum.lo_g, t.lo_g);
+            sum.lo_b = _mm256_add_epi32(sum.lo_b, t.lo_b);
+        }
+        h_finish(out_columns + (size_t)i * 24, sum.hi_rg, sum.hi_b, sum.lo_r, sum.lo_g, sum.lo_b);
     }
 }
 
 /* Outputs per segment of the horizontal pass. */
-enum { H_SEGMENT = 32 };
+enum { H_SEGMENT = 64 };
 
 /* Horizontal workspace: split coefficients, the paired samples of one
  * segment of eight source rows, and the eight output rows column-major.
@@ -340,11 +347,23 @@ static inline v_sums v_tap_pair(const uint8_t *a, const uint8_t *b, int16_t hi, 
     return t;
 }
 
-/* The sums over the count rows of a window at column b. A row past the
- * window (odd count) has weight 0 and is replaced by the first row of
- * its pair. Not inlined, like h_taps. */
-static __attribute__((noinline)) void v_taps(v_sums *out, const uint8_t *const *rows, size_t b,
-                                             int count, const int16_t *kh, const int32_t *kl) {
+/* 32 output bytes from the sums, columns in order. Not inlined, like
+ * h_finish. */
+static __attribute__((noinline)) void v_finish(uint8_t *dst, __m256i hi_x, __m256i hi_y, __m256i lo0,
+                                               __m256i lo1, __m256i lo2, __m256i lo3) {
+    __m128i c0 = finish8(_mm256_castsi256_si128(hi_x), lo0);
+    __m128i c1 = finish8(_mm256_castsi256_si128(hi_y), lo1);
+    __m128i c2 = finish8(_mm256_extracti128_si256(hi_x, 1), lo2);
+    __m128i c3 = finish8(_mm256_extracti128_si256(hi_y, 1), lo3);
+    _mm_storeu_si128((__m128i *)dst, _mm_packus_epi16(c0, c1));
+    _mm_storeu_si128((__m128i *)(dst + 16), _mm_packus_epi16(c2, c3));
+}
+
+/* 32 output bytes at column b from the count rows of a window. A row
+ * past the window (odd count) has weight 0 and is replaced by the first
+ * row of its pair. */
+static inline void vertical32(uint8_t *dst, const uint8_t *const *rows, size_t b, int count,
+                              const int16_t *kh, const int32_t *kl) {
     v_sums sum = v_tap_pair(rows[0] + b, (count > 1 ? rows[1] : rows[0]) + b, kh[0], kl[0]);
     for (int t = 2; t < count; t += 2) {
         v_sums u = v_tap_pair(rows[t] + b, (t + 1 < count ? rows[t + 1] : rows[t]) + b, kh[t / 2], kl[t / 2]);
@@ -352,18 +371,7 @@ static __attribute__((noinline)) void v_taps(v_sums *out, const uint8_t *const *
         sum.hi_y = _mm256_add_epi16(sum.hi_y, u.hi_y);
         for (int k = 0; k < 4; k++) sum.lo[k] = _mm256_add_epi32(sum.lo[k], u.lo[k]);
     }
-    *out = sum;
-}
-
-/* 32 output bytes at column b of output row i. */
-static inline void vertical32(uint8_t *dst, const uint8_t *const *rows, size_t b, int count,
-                              const int16_t *kh, const int32_t *kl) {
-    v_sums s;
-    v_taps(&s, rows, b, count, kh, kl);
-    uint64_t v[4] = {finish8(_mm256_castsi256_si128(s.hi_x), s.lo[0]), finish8(_mm256_castsi256_si128(s.hi_y), s.lo[1]),
-                     finish8(_mm256_extracti128_si256(s.hi_x, 1), s.lo[2]),
-                     finish8(_mm256_extracti128_si256(s.hi_y, 1), s.lo[3])};
-    memcpy(dst, v, 32);
+    v_finish(dst, sum.hi_x, sum.hi_y, sum.lo[0], sum.lo[1], sum.lo[2], sum.lo[3]);
 }
 
 vlm_status resample_v_avx2_begin(const resample_axis *ax, void **ws) {
