@@ -53,6 +53,10 @@ uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n);
  * on huge pages where possible; release with free(). NULL (with the
  * error set) when out of memory. */
 void *tok_table_alloc(size_t count, size_t size);
+/* The same, not zeroed, for large arrays. */
+void *tok_big_alloc(size_t count, size_t size);
+/* tok_grow for arrays from tok_big_alloc. */
+vlm_status tok_big_grow(void *items, size_t n, size_t *cap, size_t size, size_t first);
 
 /* Room for one more element in a growable array: when n == *cap, double
  * *cap (from `first`) and realloc *items (elements of `size` bytes). */
@@ -104,12 +108,20 @@ typedef struct tok_span {
     uint32_t off, len; /* a token's place in the pool; off UINT32_MAX = no token */
 } tok_span;
 
+#define TOK_SLOT_PREFIX 8 /* token bytes a vocabulary slot holds */
+
+typedef struct tok_slot {
+    uint32_t id1;    /* id + 1; 0 = empty slot */
+    uint32_t len;    /* token length in bytes */
+    uint64_t prefix; /* the token's first TOK_SLOT_PREFIX bytes, zero-padded */
+} tok_slot;
+
 typedef struct tok_vocab {
     tok_buf pool;        /* NUL-terminated token strings */
     tok_span *span;      /* id -> string */
     size_t n_ids;        /* max id + 1 */
     size_t n_tokens;     /* distinct tokens */
-    uint64_t *slots;     /* open addressing: hash tag << 32 | (id + 1); 0 = empty */
+    tok_slot *slots;     /* open addressing from the string hash, at most 5/8 full */
     size_t mask;
 } tok_vocab;
 
@@ -134,10 +146,11 @@ static inline int32_t tok_vocab_find(const tok_vocab *v, const char *s, size_t l
 typedef struct tok_lookup {
     const char *a, *b;
     size_t alen, blen;
-    uint64_t hash; /* tok_vocab_hash2(a, alen, b, blen), set by the caller */
+    uint64_t hash, prefix; /* of a + b: set by tok_vocab_query */
     size_t slot;
     int32_t id; /* result, -1 if absent */
 } tok_lookup;
+tok_lookup tok_vocab_query(const char *a, size_t alen, const char *b, size_t blen);
 void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n);
 static inline void tok_vocab_prefetch(const tok_vocab *v, uint64_t hash) {
     __builtin_prefetch(&v->slots[hash & v->mask]);
@@ -240,10 +253,24 @@ typedef struct bpe_merge {
     int32_t merged;
 } bpe_merge;
 
+/* Open addressing over BPE_MERGE_PARTS partitions (probing wraps within
+ * a slot's partition, so that the loader fills them in parallel), or one
+ * partition when part_mask == mask. */
+#define BPE_MERGE_PARTS 4
 typedef struct bpe_merge_map {
     bpe_merge *slots;
-    size_t mask, count;
+    size_t mask, part_mask;
 } bpe_merge_map;
+
+static inline uint64_t bpe_merge_key(int32_t left, int32_t right) {
+    return ((uint64_t)(uint32_t)left << 32 | (uint32_t)right) + 1;
+}
+static inline size_t bpe_merge_slot(const bpe_merge_map *mm, uint64_t key) { return tok_mix64(key) & mm->mask; }
+static inline size_t bpe_merge_next(const bpe_merge_map *mm, size_t i) {
+    return (i & ~mm->part_mask) | ((i + 1) & mm->part_mask);
+}
+/* Boundary set key of a code point pair. */
+static inline uint64_t bpe_boundary_key(uint32_t left, uint32_t right) { return ((uint64_t)left << 32 | right) + 1; }
 
 typedef struct bpe_model {
     tok_vocab vocab;

@@ -11,8 +11,12 @@
 #include "core/error.h"
 #include "text/tokenizer_utf8.h"
 
-#define TJ_MAX_DEPTH 128
 #define TJ_BLOCK_NODES 1024
+
+struct tj_splits {
+    struct tj_splits *next;
+    tj_split_points points;
+};
 
 struct tj_block {
     struct tj_block *next;
@@ -38,7 +42,7 @@ vlm_status tj_lex_open(tj_lexer *lx, char open) {
     return VLM_OK;
 }
 
-vlm_status tj_lex_next(tj_lexer *lx, char close, size_t *index, bool *more) {
+vlm_status tj_lex_next_full(tj_lexer *lx, char close, size_t *index, bool *more) {
     char c = tj_lex_peek(lx);
     if (c == close) {
         lx->p++;
@@ -236,96 +240,6 @@ static vlm_status lex_literal(tj_lexer *lx, const char *word) {
     return VLM_OK;
 }
 
-/* Next '"' or '\\' at or after p (end when none). */
-static char *string_stop(char *p, const char *end) {
-    for (; end - p >= 8; p += 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        if (tj_bytes_equal(w, '"') | tj_bytes_equal(w, '\\')) break;
-    }
-    while (p < end && *p != '"' && *p != '\\') p++;
-    return p;
-}
-
-/* Next '"' or bracket at or after p (end when none); '| 0x20' folds
- * '[' ']' onto '{' '}' and no other byte onto them. */
-static char *structure_stop(char *p, const char *end) {
-    for (; end - p >= 8; p += 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t f = w | ONES * 0x20;
-        if (tj_bytes_equal(w, '"') | tj_bytes_equal(f, '{') | tj_bytes_equal(f, '}')) break;
-    }
-    while (p < end && *p != '"' && (*p | 0x20) != '{' && (*p | 0x20) != '}') p++;
-    return p;
-}
-
-#define MAX_MARKS 64
-
-/* Element ends of a large array, kept about evenly spaced (the stride
- * doubles when the list fills), to split its reading in two. */
-typedef struct split_marks {
-    const char *start;
-    char *at[MAX_MARKS];
-    size_t n, stride, next; /* next: offset from start of the next mark */
-} split_marks;
-
-static void mark_element_end(split_marks *m, char *p) {
-    if ((size_t)(p - m->start) < m->next) return;
-    if (m->n == MAX_MARKS) {
-        for (size_t i = 0; i < MAX_MARKS / 2; i++) m->at[i] = m->at[2 * i + 1];
-        m->n = MAX_MARKS / 2;
-        m->stride *= 2;
-    }
-    m->at[m->n++] = p;
-    m->next = (size_t)(p - m->start) + m->stride;
-}
-
-static char *middle_mark(const split_marks *m, const char *start, const char *end) {
-    char *best = NULL;
-    const char *mid = start + (end - start) / 2;
-    for (size_t i = 0; i < m->n; i++)
-        if (!best || (m->at[i] > mid ? m->at[i] - mid : mid - m->at[i]) < (best > mid ? best - mid : mid - best))
-            best = m->at[i];
-    return best;
-}
-
-/* Find the end of the array/object at lx->p: brackets balanced, strings
- * (with escapes) stepped over. Lazy members are read fully, and so
- * validated, by the streaming reader later; this only needs their extent
- * (and, for an array, *mid: see tj_node.raw_mid). */
-static vlm_status skip_container(tj_lexer *lx, char **mid) {
-    char *start = lx->p, *p = lx->p, *end = lx->end;
-    bool array = *p == '[';
-    split_marks marks = {.start = start, .stride = (size_t)1 << 16, .next = (size_t)1 << 16};
-    int depth = 0;
-    while ((p = structure_stop(p, end)) < end) {
-        char c = *p++;
-        if (c == '"') {
-            while ((p = string_stop(p, end)) < end && *p == '\\') p += end - p > 1 ? 2 : 1;
-            if (p >= end) {
-                lx->p = end;
-                return lex_fail(lx, "unterminated string");
-            }
-            p++;
-            if (array && depth == 1) mark_element_end(&marks, p);
-        } else if (c == '[' || c == '{') {
-            if (++depth > TJ_MAX_DEPTH) {
-                lx->p = p;
-                return lex_fail(lx, "nesting too deep");
-            }
-        } else if (--depth == 0) {
-            lx->p = p;
-            *mid = middle_mark(&marks, start, p);
-            return VLM_OK;
-        } else if (array && depth == 1) {
-            mark_element_end(&marks, p);
-        }
-    }
-    lx->p = end;
-    return lex_fail(lx, "unexpected end of input");
-}
-
 /* ---- DOM ---- */
 
 typedef struct dom_parser {
@@ -387,8 +301,13 @@ static vlm_status parse_value(dom_parser *dp, tj_node *node, int depth) {
     char c = tj_lex_peek(lx);
     if ((c == '{' || c == '[') && is_lazy(dp, node->key)) {
         char *start = lx->p;
-        vlm_status st = skip_container(lx, &node->raw_mid);
+        struct tj_splits *sp = vlm_malloc(sizeof *sp);
+        if (!sp) return VLM_ERR_OUT_OF_MEMORY;
+        sp->next = dp->doc->splits;
+        dp->doc->splits = sp;
+        vlm_status st = tj_skip_container(lx, &sp->points);
         if (st) return st;
+        node->raw_splits = &sp->points;
         node->type = TJ_RAW;
         node->v.raw = start;
         node->raw_len = (size_t)(lx->p - start);
@@ -442,7 +361,12 @@ void tj_free(tj_doc *doc) {
         free(b);
         b = next;
     }
+    for (struct tj_splits *sp = doc->splits, *next; sp; sp = next) {
+        next = sp->next;
+        free(sp);
+    }
     doc->blocks = NULL;
+    doc->splits = NULL;
     doc->root = NULL;
 }
 

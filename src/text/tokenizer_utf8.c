@@ -77,19 +77,30 @@ size_t utf8_valid_prefix_char(const unsigned char *s, size_t n) {
     return complete ? k : 0;
 }
 
+/* One pass with the sequence rules inline (Unicode Table 3-7): token
+ * loading validates millions of short strings. */
 bool utf8_is_valid(const char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
-        if (*p < 0x80) {
+        unsigned c = *p;
+        if (c < 0x80) {
             p++;
             continue;
         }
-        bool complete;
-        size_t k = scan_char(p, (size_t)(end - p), &complete);
-        if (!complete) return false;
-        p += k;
+        size_t need = expected_len((unsigned char)c);
+        if (need == 0 || (size_t)(end - p) < need || !second_byte_ok((unsigned char)c, p[1])) return false;
+        if (need >= 3 && (p[2] & 0xC0) != 0x80) return false;
+        if (need == 4 && (p[3] & 0xC0) != 0x80) return false;
+        p += need;
     }
     return true;
+}
+
+uint32_t utf8_last(const char *s, size_t len) {
+    size_t i = len;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) i--;
+    if (i > 0) i--;
+    return utf8_next(s, &i);
 }
 
 uint32_t utf8_next(const char *s, size_t *i) {

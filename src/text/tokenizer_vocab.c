@@ -1,9 +1,12 @@
 /*
  * tokenizer_vocab.c — the token string <-> id table: one string pool, an
- * id-indexed span array and an open-addressing hash whose slots carry a
- * 32-bit hash tag next to the id, so that a probe rarely touches the pool.
- * Lookups of a concatenation (a + b) hash both parts without building the
- * joined string, which BPE merge loading relies on.
+ * id-indexed span array and an open-addressing hash whose 16-byte slots
+ * carry each token's length and first 8 bytes next to its id. Most tokens
+ * (and most lookups: single characters while encoding, merge parts while
+ * loading) are at most 8 bytes, so a probe settles them in the slot
+ * itself, one cache miss; longer ones are confirmed in the pool.
+ * Lookups of a concatenation (a + b) never build the joined string, which
+ * BPE merge loading relies on.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +22,62 @@ uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n) {
     return h;
 }
 
-uint64_t tok_vocab_hash2(const char *a, size_t alen, const char *b, size_t blen) {
+/* The first n <= 8 bytes at s as a little-endian word, zero-padded,
+ * without reading past s + n. */
+static uint64_t load_bytes(const char *s, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n >= 4) { /* two overlapping 4-byte loads */
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return lo | (uint64_t)hi << 8 * (n - 4);
+    }
+    if (n == 0) return 0;
+    const unsigned char *u = (const unsigned char *)s;
+    return u[0] | (uint64_t)u[n / 2] << 8 * (n / 2) | (uint64_t)u[n - 1] << 8 * (n - 1);
+#else
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << 8 * i;
+    return w;
+#endif
+}
+
+/* The first 8 bytes of a + b, zero-padded (as a slot keeps them). */
+static uint64_t prefix2(const char *a, size_t alen, const char *b, size_t blen) {
+    if (alen >= TOK_SLOT_PREFIX) return load_bytes(a, TOK_SLOT_PREFIX);
+    uint64_t w = load_bytes(a, alen);
+    size_t rest = TOK_SLOT_PREFIX - alen;
+    return blen ? w | load_bytes(b, blen < rest ? blen : rest) << 8 * alen : w;
+}
+
+/* A token of at most 8 bytes is hashed from its slot fields (one word),
+ * a longer one byte by byte. */
+static uint64_t hash_of(const char *a, size_t alen, const char *b, size_t blen, uint64_t prefix) {
+    size_t len = alen + blen;
+    if (len <= TOK_SLOT_PREFIX) return tok_mix64(prefix + len * 0x9E3779B97F4A7C15ULL);
     return tok_mix64(tok_hash_bytes(tok_hash_bytes(TOK_HASH_SEED, a, alen), b, blen));
 }
 
-static uint64_t slot_of(uint64_t h, int32_t id) { return (h >> 32) << 32 | (uint32_t)(id + 1); }
+uint64_t tok_vocab_hash2(const char *a, size_t alen, const char *b, size_t blen) {
+    return hash_of(a, alen, b, blen, prefix2(a, alen, b, blen));
+}
+
+tok_lookup tok_vocab_query(const char *a, size_t alen, const char *b, size_t blen) {
+    uint64_t prefix = prefix2(a, alen, b, blen);
+    return (tok_lookup){.a = a, .alen = alen, .b = b, .blen = blen, .prefix = prefix,
+                        .hash = hash_of(a, alen, b, blen, prefix)};
+}
+
+/* Slots for n tokens at most 5/8 full. */
+static size_t slots_for(size_t n) {
+    size_t slots = 64;
+    while (slots / 8 * 5 < n) slots *= 2;
+    return slots;
+}
 
 vlm_status tok_vocab_init(tok_vocab *v, size_t expected) {
     memset(v, 0, sizeof *v);
-    size_t slots = tok_table_size(expected);
+    size_t slots = slots_for(expected);
     v->slots = tok_table_alloc(slots, sizeof *v->slots);
     if (!v->slots) return VLM_ERR_OUT_OF_MEMORY;
     v->mask = slots - 1;
@@ -48,22 +98,29 @@ static bool same_token(const tok_vocab *v, int32_t id, const char *a, size_t ale
     return memcmp(t, a, alen) == 0 && memcmp(t + alen, b, blen) == 0;
 }
 
-/* Slot index holding a + b, or of the empty slot where it would go. */
-static size_t probe(const tok_vocab *v, uint64_t h, const char *a, size_t alen, const char *b, size_t blen) {
-    uint64_t tag = h >> 32;
-    size_t i = h & v->mask;
-    for (;;) {
-        uint64_t slot = v->slots[i];
-        if (!slot || ((slot >> 32) == tag && same_token(v, (int32_t)(uint32_t)slot - 1, a, alen, b, blen)))
+/* Whether a slot's length and first bytes match the query's: the whole
+ * answer for short tokens. */
+static bool slot_matches(const tok_slot *s, size_t len, uint64_t prefix) {
+    return s->len == len && s->prefix == prefix;
+}
+
+/* Slot index holding a + b (with hash h and first bytes prefix), or of
+ * the empty slot where it would go. */
+static size_t probe(const tok_vocab *v, uint64_t h, uint64_t prefix, const char *a, size_t alen, const char *b,
+                    size_t blen) {
+    size_t len = alen + blen;
+    for (size_t i = h & v->mask;; i = (i + 1) & v->mask) {
+        const tok_slot *s = &v->slots[i];
+        if (!s->id1 || (slot_matches(s, len, prefix) &&
+                        (len <= TOK_SLOT_PREFIX || same_token(v, (int32_t)s->id1 - 1, a, alen, b, blen))))
             return i;
-        i = (i + 1) & v->mask;
     }
 }
 
 int32_t tok_vocab_find2(const tok_vocab *v, const char *a, size_t alen, const char *b, size_t blen) {
     if (!v->slots) return -1;
-    uint64_t slot = v->slots[probe(v, tok_vocab_hash2(a, alen, b, blen), a, alen, b, blen)];
-    return slot ? (int32_t)(uint32_t)slot - 1 : -1;
+    tok_lookup q = tok_vocab_query(a, alen, b, blen);
+    return (int32_t)v->slots[probe(v, q.hash, q.prefix, a, alen, b, blen)].id1 - 1;
 }
 
 void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n) {
@@ -71,31 +128,37 @@ void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n) {
         q[k].slot = q[k].hash & v->mask;
         __builtin_prefetch(&v->slots[q[k].slot]);
     }
-    for (size_t k = 0; k < n; k++) { /* first tag match: fetch its span */
+    for (size_t k = 0; k < n; k++) { /* a long token's first candidate: fetch its span */
+        size_t len = q[k].alen + q[k].blen;
+        if (len <= TOK_SLOT_PREFIX) continue;
         size_t i = q[k].slot;
-        while (v->slots[i] && (v->slots[i] >> 32) != (q[k].hash >> 32)) i = (i + 1) & v->mask;
+        while (v->slots[i].id1 && !slot_matches(&v->slots[i], len, q[k].prefix)) i = (i + 1) & v->mask;
         q[k].slot = i;
-        if (v->slots[i]) __builtin_prefetch(&v->span[(uint32_t)v->slots[i] - 1]);
+        if (v->slots[i].id1) __builtin_prefetch(&v->span[v->slots[i].id1 - 1]);
     }
-    for (size_t k = 0; k < n; k++) /* fetch its string */
-        if (v->slots[q[k].slot]) __builtin_prefetch(v->pool.data + v->span[(uint32_t)v->slots[q[k].slot] - 1].off);
-    for (size_t k = 0; k < n; k++) { /* the exact probe, now from cache */
-        uint64_t slot = v->slots[probe(v, q[k].hash, q[k].a, q[k].alen, q[k].b, q[k].blen)];
-        q[k].id = slot ? (int32_t)(uint32_t)slot - 1 : -1;
-    }
+    for (size_t k = 0; k < n; k++) /* and its string */
+        if (q[k].alen + q[k].blen > TOK_SLOT_PREFIX && v->slots[q[k].slot].id1)
+            __builtin_prefetch(v->pool.data + v->span[v->slots[q[k].slot].id1 - 1].off);
+    for (size_t k = 0; k < n; k++) /* the exact probe, now from cache */
+        q[k].id = (int32_t)v->slots[probe(v, q[k].hash, q[k].prefix, q[k].a, q[k].alen, q[k].b, q[k].blen)].id1 - 1;
+}
+
+static tok_slot slot_of(const tok_vocab *v, int32_t id) {
+    tok_span sp = v->span[id];
+    const char *t = v->pool.data + sp.off;
+    return (tok_slot){(uint32_t)id + 1, sp.len, prefix2(t, sp.len, "", 0)};
 }
 
 static vlm_status grow_slots(tok_vocab *v) {
     size_t n = (v->mask + 1) * 2;
-    uint64_t *slots = tok_table_alloc(n, sizeof *slots);
+    tok_slot *slots = tok_table_alloc(n, sizeof *slots);
     if (!slots) return VLM_ERR_OUT_OF_MEMORY;
     for (size_t id = 0; id < v->n_ids; id++) {
         tok_span sp = v->span[id];
         if (sp.off == NO_TOKEN) continue;
-        uint64_t h = tok_vocab_hash2(v->pool.data + sp.off, sp.len, "", 0);
-        size_t i = h & (n - 1);
-        while (slots[i]) i = (i + 1) & (n - 1);
-        slots[i] = slot_of(h, (int32_t)id);
+        size_t i = tok_vocab_hash2(v->pool.data + sp.off, sp.len, "", 0) & (n - 1);
+        while (slots[i].id1) i = (i + 1) & (n - 1);
+        slots[i] = slot_of(v, (int32_t)id);
     }
     free(v->slots);
     v->slots = slots;
@@ -130,20 +193,21 @@ vlm_status tok_vocab_add(tok_vocab *v, const char *s, size_t len, int32_t id) {
 }
 
 vlm_status tok_vocab_add_hashed(tok_vocab *v, const char *s, size_t len, int32_t id, uint64_t h) {
+    uint64_t prefix = prefix2(s, len, "", 0);
     if (id < 0 || id >= INT32_MAX / 2) return vlm_error(VLM_ERR_FORMAT, "token id %d out of range", id);
     vlm_status st = ensure_id(v, (size_t)id);
     if (st) return st;
     if (v->span[id].off != NO_TOKEN) return vlm_error(VLM_ERR_FORMAT, "token id %d assigned twice", id);
-    if ((v->n_tokens + 1) * 2 > v->mask + 1 && (st = grow_slots(v))) return st;
+    if ((v->n_tokens + 1) * 8 > (v->mask + 1) * 5 && (st = grow_slots(v))) return st;
     uint32_t off = 0;
     if ((st = pool_append(v, s, len, &off))) return st;
-    size_t i = probe(v, h, s, len, "", 0);
-    if (v->slots[i]) /* a repeated string: the later id wins, the earlier loses its string */
-        v->span[(uint32_t)v->slots[i] - 1].off = NO_TOKEN;
+    size_t i = probe(v, h, prefix, s, len, "", 0);
+    if (v->slots[i].id1) /* a repeated string: the later id wins, the earlier loses its string */
+        v->span[v->slots[i].id1 - 1].off = NO_TOKEN;
     else
         v->n_tokens++;
     v->span[id] = (tok_span){off, (uint32_t)len};
-    v->slots[i] = slot_of(h, id);
+    v->slots[i] = slot_of(v, id);
     return VLM_OK;
 }
 

@@ -1,0 +1,712 @@
+/*
+ * tokenizer_bpe_load.c — loading the BPE model of a tokenizer.json: the
+ * vocabulary, the merges list resolved to (left id, right id) -> (rank,
+ * merged id), and the boundary set (see bpe_model).
+ *
+ * Gemma 3 has 262k tokens and 515k merges in 32 MB of JSON, so the work
+ * is spread over the cores in three parallel steps:
+ *   1. the vocabulary is read while the merges list is lexed in parts
+ *      (split points found by the JSON skip pass), each part its own task;
+ *   2. the merges are resolved to vocabulary ids in ranges: the merged
+ *      token is first tried at the id after the previous merge's (merge
+ *      lists are usually in vocabulary order), then looked up by hash,
+ *      in prefetched batches;
+ *   3. the merge map is filled, one task per slot partition, next to the
+ *      boundary set.
+ * Error messages of a task travel back as text (they are per thread).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/kernels.h"
+#include "text/tokenizer.h"
+#include "text/tokenizer_utf8.h"
+
+#define VOCAB_BATCH 64      /* vocabulary entries added as one prefetched batch */
+#define MERGE_BATCH 128     /* merges resolved as one prefetched batch */
+#define MERGE_CHUNK 8192    /* merges per resolve range */
+#define ERROR_TEXT 512      /* an error message carried back from a task */
+#define MAX_TASKS (TJ_MAX_SPLITS + 2)
+
+/* ---- merge map and boundary set ---- */
+
+/* A map for `expected` merges, at most 5/8 full. */
+static vlm_status merges_init(bpe_merge_map *mm, size_t expected) {
+    size_t n = 64;
+    while (n / 8 * 5 < expected) n *= 2;
+    mm->slots = tok_table_alloc(n, sizeof *mm->slots);
+    if (!mm->slots) return VLM_ERR_OUT_OF_MEMORY;
+    mm->mask = n - 1;
+    mm->part_mask = n / BPE_MERGE_PARTS - 1;
+    return VLM_OK;
+}
+
+
+
+static vlm_status boundary_grow(bpe_model *m) {
+    size_t n = m->boundary_keys ? (m->boundary_mask + 1) * 2 : 4096;
+    uint64_t *keys = tok_table_alloc(n, sizeof *keys);
+    if (!keys) return VLM_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; m->boundary_keys && i <= m->boundary_mask; i++) {
+        if (!m->boundary_keys[i]) continue;
+        size_t j = tok_mix64(m->boundary_keys[i]) & (n - 1);
+        while (keys[j]) j = (j + 1) & (n - 1);
+        keys[j] = m->boundary_keys[i];
+    }
+    free(m->boundary_keys);
+    m->boundary_keys = keys;
+    m->boundary_mask = n - 1;
+    return VLM_OK;
+}
+
+static vlm_status boundary_put(bpe_model *m, uint64_t key) {
+    vlm_status st;
+    if ((m->boundary_count + 1) * 2 > m->boundary_mask + 1 && (st = boundary_grow(m))) return st;
+    size_t i = tok_mix64(key) & m->boundary_mask;
+    while (m->boundary_keys[i] && m->boundary_keys[i] != key) i = (i + 1) & m->boundary_mask;
+    if (!m->boundary_keys[i]) m->boundary_count++;
+    m->boundary_keys[i] = key;
+    return VLM_OK;
+}
+
+/* ---- model options ---- */
+
+static vlm_status optional_string(const tj_node *model, const char *key, char **out) {
+    const tj_node *n = tj_get(model, key);
+    *out = NULL;
+    if (!n || n->type == TJ_NULL) return VLM_OK;
+    if (n->type != TJ_STRING) return vlm_error(VLM_ERR_FORMAT, "model.%s must be a string", key);
+    if (n->len == 0) return VLM_OK; /* "" adds nothing */
+    *out = vlm_malloc(n->len + 1);
+    if (!*out) return VLM_ERR_OUT_OF_MEMORY;
+    memcpy(*out, n->v.str, n->len + 1);
+    return VLM_OK;
+}
+
+/* ---- vocabulary ---- */
+
+typedef struct vocab_entry {
+    const char *token;
+    size_t len;
+    int32_t id;
+    uint64_t hash;
+} vocab_entry;
+
+/* A token id at lx->p: a JSON integer of at most INT32_MAX / 4 without
+ * sign, fraction or exponent; false (lexer unchanged) for anything else. */
+static bool lex_small_id(tj_lexer *lx, int32_t *id) {
+    char *p = lx->p, *end = lx->end;
+    int64_t value = 0;
+    size_t digits = 0;
+    for (; p < end && *p >= '0' && *p <= '9' && digits < 10; p++, digits++) value = value * 10 + (*p - '0');
+    if (!digits || (digits > 1 && lx->p[0] == '0') || value > INT32_MAX / 4) return false;
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))) return false;
+    lx->p = p;
+    *id = (int32_t)value;
+    return true;
+}
+
+/* The common entry, "token": id with a plain string and a small id; false
+ * (lexer unchanged) for anything else. *id_at: where the id starts. */
+static bool lex_vocab_fast(tj_lexer *lx, vocab_entry *v, const char **id_at) {
+    char *at = lx->p;
+    if (*at == '"' && tj_lex_plain_string(lx, &v->token, &v->len) && tj_lex_peek(lx) == ':') {
+        lx->p++;
+        tj_lex_peek(lx);
+        *id_at = lx->p;
+        if (lex_small_id(lx, &v->id)) return true;
+    }
+    lx->p = at;
+    return false;
+}
+
+/* How this file lays out a vocabulary entry (see tj_gap): from the end of
+ * the previous entry through the token's opening quote, and from its
+ * closing quote to the id. */
+typedef struct vocab_layout {
+    tj_gap before, after;
+    bool known;
+} vocab_layout;
+
+/* An entry laid out as learned; false (lexer unchanged) otherwise. */
+static bool lex_vocab_layout(const vocab_layout *t, tj_lexer *lx, vocab_entry *v) {
+    char *at = lx->p;
+    if (!tj_gap_at(&t->before, at, lx->end)) return false;
+    lx->p = at + t->before.len - 1;
+    if (tj_lex_plain_string(lx, &v->token, &v->len) && tj_gap_at(&t->after, lx->p - 1, lx->end)) {
+        lx->p += t->after.len - 1;
+        if (lex_small_id(lx, &v->id)) return true;
+    }
+    lx->p = at;
+    return false;
+}
+
+/* Any "token": id entry (escapes, odd numbers), with errors reported. */
+static vlm_status lex_vocab_entry(tj_lexer *lx, vocab_entry *v) {
+    int64_t id;
+    vlm_status st;
+    if ((st = tj_lex_string(lx, &v->token, &v->len)) || (st = tj_lex_colon(lx)) || (st = tj_lex_int(lx, &id)))
+        return st;
+    if (id < 0 || id > INT32_MAX / 4)
+        return vlm_error(VLM_ERR_FORMAT, "model.vocab: id %lld of \"%.*s\" out of range", (long long)id,
+                         (int)(v->len < 40 ? v->len : 40), v->token);
+    v->id = (int32_t)id;
+    return VLM_OK;
+}
+
+/* Read up to VOCAB_BATCH entries; *n gets how many. The layout is
+ * learned from the second entry the lexer reads fast (the first after a
+ * comma). */
+static vlm_status read_vocab_batch(tj_lexer *lx, vocab_layout *t, size_t *index, vocab_entry *e, size_t *n,
+                                   bool *more) {
+    vlm_status st = VLM_OK;
+    for (*n = 0; *n < VOCAB_BATCH; (*n)++) {
+        vocab_entry *v = &e[*n];
+        char *previous_end = lx->p;
+        const char *id_at;
+        if (t->known && lex_vocab_layout(t, lx, v)) {
+            (*index)++;
+        } else {
+            if ((st = tj_lex_next(lx, '}', index, more)) || !*more) break;
+            if (lex_vocab_fast(lx, v, &id_at)) {
+                if (!t->known && *index >= 2)
+                    t->known = tj_gap_learn(&t->before, previous_end, v->token) &&
+                               tj_gap_learn(&t->after, v->token + v->len, id_at);
+            } else if ((st = lex_vocab_entry(lx, v))) {
+                break;
+            }
+        }
+        v->hash = tok_vocab_hash2(v->token, v->len, "", 0);
+    }
+    return st;
+}
+
+static vlm_status load_vocab(bpe_model *m, const tj_node *vocab) {
+    if (!tj_is(vocab, TJ_RAW) || vocab->v.raw[0] != '{')
+        return vlm_error(VLM_ERR_FORMAT, "model.vocab must be an object of token -> id");
+    vlm_status st = tok_vocab_init(&m->vocab, vocab->raw_len / 28); /* ~28 bytes an entry pretty-printed */
+    if (st) return st;
+    tj_lexer lx;
+    tj_lexer_init(&lx, vocab->v.raw, vocab->raw_len, "model.vocab");
+    if ((st = tj_lex_open(&lx, '{'))) return st;
+    size_t index = 0;
+    vocab_layout layout = {.known = false};
+    for (bool more = true; more;) {
+        vocab_entry e[VOCAB_BATCH];
+        size_t n;
+        if ((st = read_vocab_batch(&lx, &layout, &index, e, &n, &more))) return st;
+        for (size_t i = 0; i < n; i++) tok_vocab_prefetch(&m->vocab, e[i].hash);
+        for (size_t i = 0; i < n; i++)
+            if ((st = tok_vocab_add_hashed(&m->vocab, e[i].token, e[i].len, e[i].id, e[i].hash)))
+                return vlm_error_prefix(st, "model.vocab");
+    }
+    return lx.p == lx.end ? VLM_OK : vlm_error(VLM_ERR_FORMAT, "model.vocab: malformed object");
+}
+
+/* ---- lexing the merges ---- */
+
+/* A merge as read, compactly: its two parts as offsets into the merges
+ * list's JSON (which keeps them, unescaped in place where needed). */
+typedef struct merge_entry {
+    uint32_t a, b, alen, blen;
+} merge_entry;
+
+/* A merge's parts as text. */
+typedef struct merge_text {
+    const char *a, *b;
+    size_t alen, blen;
+} merge_text;
+
+/* The merges of one part of the list, in order: a slice of one array
+ * sized by the skip pass's element counts, or (past that, for a list of
+ * odd elements) an array of its own. */
+typedef struct merge_part {
+    merge_entry *e;
+    size_t n, cap;
+    bool owned;   /* e is this part's own allocation */
+    size_t first; /* rank of e[0] */
+} merge_part;
+
+static vlm_status part_grow(merge_part *l) {
+    if (l->n < l->cap) return VLM_OK;
+    if (l->owned) return tok_big_grow(&l->e, l->n, &l->cap, sizeof *l->e, 64);
+    merge_entry *e = tok_big_alloc(l->cap * 2 + 64, sizeof *e);
+    if (!e) return VLM_ERR_OUT_OF_MEMORY;
+    if (l->n) memcpy(e, l->e, l->n * sizeof *e);
+    *l = (merge_part){e, l->n, l->cap * 2 + 64, true, l->first};
+    return VLM_OK;
+}
+
+/* Store parts a and b (in the buffer lx reads) as e. */
+static vlm_status set_entry(const tj_lexer *lx, const char *a, size_t alen, const char *b, size_t blen, merge_entry *e) {
+    if (alen > UINT32_MAX || blen > UINT32_MAX) return vlm_error(VLM_ERR_LIMIT, "model.merges: token too long");
+    *e = (merge_entry){(uint32_t)(a - lx->base), (uint32_t)(b - lx->base), (uint32_t)alen, (uint32_t)blen};
+    return VLM_OK;
+}
+
+/* "a b": the two halves of one string. */
+static vlm_status split_merge_string(const tj_lexer *lx, const char *s, size_t len, merge_entry *e) {
+    const char *sp = memchr(s, ' ', len);
+    if (!sp)
+        return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" is not \"left right\"", (int)(len < 40 ? len : 40), s);
+    return set_entry(lx, s, (size_t)(sp - s), sp + 1, len - (size_t)(sp - s) - 1, e);
+}
+
+typedef enum merge_form { MERGE_ODD, MERGE_STRING, MERGE_PAIR } merge_form;
+
+/* The common forms with plain strings, "a b" and ["a", "b"]; MERGE_ODD
+ * (lexer unchanged) for anything else. */
+static merge_form lex_merge_fast(tj_lexer *lx, merge_entry *e) {
+    char *at = lx->p;
+    const char *a, *b;
+    size_t alen, blen;
+    if (*at == '"') {
+        if (tj_lex_plain_string(lx, &a, &alen) && !split_merge_string(lx, a, alen, e)) return MERGE_STRING;
+    } else if (*at == '[') {
+        lx->p++;
+        if (tj_lex_peek(lx) == '"' && tj_lex_plain_string(lx, &a, &alen) && tj_lex_peek(lx) == ',') {
+            lx->p++;
+            if (tj_lex_peek(lx) == '"' && tj_lex_plain_string(lx, &b, &blen) && tj_lex_peek(lx) == ']' &&
+                !set_entry(lx, a, alen, b, blen, e)) {
+                lx->p++;
+                return MERGE_PAIR;
+            }
+        }
+    }
+    lx->p = at;
+    return MERGE_ODD;
+}
+
+/* How this file lays out a merge (see tj_gap): from the end of the
+ * previous merge through the first opening quote; for a pair, from the
+ * first string's closing quote to the second's opening one, and from its
+ * closing quote through the closing bracket. */
+typedef struct merge_layout {
+    tj_gap before, middle, after;
+    merge_form form; /* MERGE_ODD: not learned yet */
+} merge_layout;
+
+/* Learn the layout from merge e, read fast from previous_end to lx->p. */
+static void learn_merge_layout(merge_layout *t, const tj_lexer *lx, const char *previous_end, const merge_entry *e,
+                               merge_form form) {
+    const char *a = lx->base + e->a, *b = lx->base + e->b;
+    if (!tj_gap_learn(&t->before, previous_end, a)) return;
+    if (form == MERGE_PAIR && (!tj_gap_learn(&t->middle, a + e->alen, b) || !tj_gap_learn(&t->after, b + e->blen, lx->p)))
+        return;
+    t->form = form;
+}
+
+/* A merge laid out as learned; false (lexer unchanged) otherwise. */
+static bool lex_merge_layout(const merge_layout *t, tj_lexer *lx, merge_entry *e) {
+    char *at = lx->p;
+    const char *a, *b;
+    size_t alen, blen;
+    if (!tj_gap_at(&t->before, at, lx->end)) return false;
+    lx->p = at + t->before.len - 1;
+    if (tj_lex_plain_string(lx, &a, &alen)) {
+        if (t->form == MERGE_STRING) {
+            if (!split_merge_string(lx, a, alen, e)) return true;
+        } else if (tj_gap_at(&t->middle, lx->p - 1, lx->end)) {
+            lx->p += t->middle.len - 2;
+            if (tj_lex_plain_string(lx, &b, &blen) && tj_gap_at(&t->after, lx->p - 1, lx->end)) {
+                lx->p += t->after.len - 1;
+                if (!set_entry(lx, a, alen, b, blen, e)) return true;
+            }
+        }
+    }
+    lx->p = at;
+    return false;
+}
+
+/* Any merge entry, with errors reported. */
+static vlm_status lex_merge_entry(tj_lexer *lx, merge_entry *e) {
+    vlm_status st;
+    const char *a, *b;
+    size_t alen, blen;
+    if (tj_lex_peek(lx) == '"') {
+        if ((st = tj_lex_string(lx, &a, &alen))) return st;
+        return split_merge_string(lx, a, alen, e);
+    }
+    size_t index = 0;
+    bool more;
+    if ((st = tj_lex_open(lx, '[')) || (st = tj_lex_next(lx, ']', &index, &more))) return st;
+    if (!more || (st = tj_lex_string(lx, &a, &alen))) return st ? st : vlm_error(VLM_ERR_FORMAT, "model.merges: empty pair");
+    if ((st = tj_lex_next(lx, ']', &index, &more))) return st;
+    if (!more || (st = tj_lex_string(lx, &b, &blen)))
+        return st ? st : vlm_error(VLM_ERR_FORMAT, "model.merges: pair needs 2 parts");
+    if ((st = tj_lex_next(lx, ']', &index, &more))) return st;
+    if (more) return vlm_error(VLM_ERR_FORMAT, "model.merges: pair has more than 2 parts");
+    return set_entry(lx, a, alen, b, blen, e);
+}
+
+/* Lex merges from lx until `stop` (a split point; NULL: to the closing
+ * bracket, which must end the list). index > 0 when lx is past the first
+ * element. No vocabulary is needed, so parts run next to its loading. */
+static vlm_status read_merges(const bpe_model *m, tj_lexer *lx, size_t index, const char *stop, merge_part *l) {
+    size_t skip = m->subword_prefix ? strlen(m->subword_prefix) : 0;
+    merge_layout layout = {.form = MERGE_ODD};
+    vlm_status st = VLM_OK;
+    for (bool more = true; !st && !(stop && lx->p >= stop);) {
+        if ((st = part_grow(l))) break;
+        merge_entry *e = &l->e[l->n];
+        char *previous_end = lx->p;
+        if (layout.form != MERGE_ODD && lex_merge_layout(&layout, lx, e)) {
+            index++;
+        } else {
+            if ((st = tj_lex_next(lx, ']', &index, &more)) || !more) break;
+            merge_form form = lex_merge_fast(lx, e);
+            if (form == MERGE_ODD && (st = lex_merge_entry(lx, e))) break;
+            if (form != MERGE_ODD && layout.form == MERGE_ODD && index >= 2)
+                learn_merge_layout(&layout, lx, previous_end, e, form);
+        }
+        if (skip > e->blen)
+            return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" lacks the subword prefix", (int)e->blen,
+                             lx->base + e->b);
+        l->n++;
+    }
+    if (!st && (stop ? lx->p != stop : lx->p != lx->end)) return vlm_error(VLM_ERR_FORMAT, "model.merges: malformed list");
+    return st;
+}
+
+/* Part k of the merges list: between split k - 1 (or the opening bracket)
+ * and split k (or the closing bracket). */
+static vlm_status read_merge_part(const bpe_model *m, const tj_node *merges, size_t k, merge_part *l) {
+    tj_lexer lx;
+    tj_lexer_init(&lx, merges->v.raw, merges->raw_len, "model.merges");
+    const tj_split_points *sp = merges->raw_splits;
+    const char *stop = k < sp->n ? sp->at[k] : NULL;
+    if (k > 0) {
+        lx.p = sp->at[k - 1];
+        return read_merges(m, &lx, 1, stop, l);
+    }
+    vlm_status st = tj_lex_open(&lx, '[');
+    return st ? st : read_merges(m, &lx, 0, stop, l);
+}
+
+/* ---- step 1: vocabulary and merge parts, as parallel tasks ---- */
+
+typedef struct task_queue {
+    atomic_size_t next;
+    size_t n;
+    void *ctx;
+    vlm_status (*run)(void *ctx, size_t task);
+    vlm_status st[MAX_TASKS];
+    char msg[MAX_TASKS][ERROR_TEXT];
+} task_queue;
+
+/* Each pool thread takes the next task until none is left. */
+static void drain_queue(void *ctx, int64_t begin, int64_t end) {
+    task_queue *q = ctx;
+    (void)begin, (void)end;
+    for (size_t i; (i = atomic_fetch_add(&q->next, 1)) < q->n;)
+        if ((q->st[i] = q->run(q->ctx, i))) snprintf(q->msg[i], ERROR_TEXT, "%s", vlm_last_error());
+}
+
+static vlm_status run_tasks(task_queue *q) {
+    int threads = vlm_threads();
+    vlm_parallel_for(threads < (int)q->n ? threads : (int64_t)q->n, 1, drain_queue, q);
+    for (size_t i = 0; i < q->n; i++)
+        if (q->st[i]) return vlm_error(q->st[i], "%s", q->msg[i]);
+    return VLM_OK;
+}
+
+/* A merge resolved to ids, ready for the merge map. */
+typedef struct resolved_merge {
+    uint64_t key;   /* bpe_merge_key(left, right); 0 when a part is not in the vocabulary */
+    int32_t merged; /* -1 when not in the vocabulary */
+    uint32_t home;  /* the key's home slot in the merge map */
+} resolved_merge;
+
+typedef struct bpe_loading {
+    bpe_model *m;
+    const tj_node *vocab, *merges;
+    merge_entry *entries; /* the parts' slices */
+    merge_part parts[TJ_MAX_SPLITS + 1];
+    size_t n_parts, n_merges;
+    resolved_merge *resolved; /* per merge, in rank order */
+    bool crowded[BPE_MERGE_PARTS]; /* a partition of the merge map filled up */
+} bpe_loading;
+
+static merge_text text_of(const bpe_loading *L, const merge_entry *e) {
+    const char *base = L->merges->v.raw;
+    return (merge_text){base + e->a, base + e->b, e->alen, e->blen};
+}
+
+/* One array for the merges the skip pass counted, sliced into parts. */
+static vlm_status slice_parts(bpe_loading *L) {
+    const tj_split_points *sp = L->merges->raw_splits;
+    if (L->merges->raw_len > UINT32_MAX) return vlm_error(VLM_ERR_LIMIT, "model.merges: list larger than 4 GiB");
+    size_t total = 0;
+    for (size_t k = 0; k <= sp->n; k++) total += sp->count[k];
+    if (!(L->entries = tok_big_alloc(total, sizeof *L->entries))) return VLM_ERR_OUT_OF_MEMORY;
+    L->n_parts = sp->n + 1;
+    for (size_t k = 0, at = 0; k < L->n_parts; at += sp->count[k++])
+        L->parts[k] = (merge_part){.e = L->entries + at, .cap = sp->count[k]};
+    return VLM_OK;
+}
+
+static vlm_status read_task(void *ctx, size_t task) {
+    bpe_loading *L = ctx;
+    return task == 0 ? load_vocab(L->m, L->vocab) : read_merge_part(L->m, L->merges, task - 1, &L->parts[task - 1]);
+}
+
+/* ---- step 2: resolving merges to ids ---- */
+
+/* Walks the merges in rank order across the parts. */
+typedef struct merge_cursor {
+    bpe_loading *L;
+    size_t part, i;
+} merge_cursor;
+
+static merge_cursor cursor_at(bpe_loading *L, size_t rank) {
+    size_t k = 0;
+    while (k + 1 < L->n_parts && rank >= L->parts[k].first + L->parts[k].n) k++;
+    return (merge_cursor){L, k, rank - L->parts[k].first};
+}
+
+static merge_entry *cursor_next(merge_cursor *c) {
+    while (c->i >= c->L->parts[c->part].n) c->part++, c->i = 0;
+    return &c->L->parts[c->part].e[c->i++];
+}
+
+/* Whether vocabulary token id is a + b (b without its first skip bytes). */
+static bool token_is(const tok_vocab *v, int32_t id, const merge_text *e, size_t skip) {
+    size_t len;
+    const char *t = tok_vocab_token(v, id, &len);
+    return t && len == e->alen + e->blen - skip && memcmp(t, e->a, e->alen) == 0 &&
+           memcmp(t + e->alen, e->b + skip, e->blen - skip) == 0;
+}
+
+/* The merged token of e from the previous merge's: the same id or the
+ * next, verified; -1 when neither. */
+static int32_t guess_merged(const tok_vocab *v, const merge_text *e, size_t skip, int32_t previous) {
+    if (previous < 0) return -1;
+    if (token_is(v, previous, e, skip)) return previous;
+    return token_is(v, previous + 1, e, skip) ? previous + 1 : -1;
+}
+
+
+/* Resolve merges [begin, end) in prefetched batches. Merge lists usually
+ * follow the vocabulary, so the merged token is first guessed from the
+ * previous one; where guesses keep failing (more than 1 in 8 of a batch)
+ * the next batch looks it up with the parts. Read-only on the vocabulary. */
+static void resolve_merges(void *ctx, int64_t begin, int64_t end) {
+    bpe_loading *L = ctx;
+    const tok_vocab *v = &L->m->vocab;
+    const bpe_merge_map *mm = &L->m->merges;
+    size_t skip = L->m->subword_prefix ? strlen(L->m->subword_prefix) : 0;
+    bool guessing = true;
+    int32_t previous = -1;
+    merge_cursor c = cursor_at(L, (size_t)begin);
+    tok_lookup q[3 * MERGE_BATCH];
+    merge_text e[MERGE_BATCH];
+    for (int64_t k0 = begin; k0 < end; k0 += MERGE_BATCH) {
+        size_t n = (size_t)(end - k0) < MERGE_BATCH ? (size_t)(end - k0) : MERGE_BATCH, per = guessing ? 2 : 3;
+        for (size_t i = 0; i < n; i++) {
+            e[i] = text_of(L, cursor_next(&c));
+            q[per * i] = tok_vocab_query(e[i].a, e[i].alen, "", 0);
+            q[per * i + 1] = tok_vocab_query(e[i].b, e[i].blen, "", 0);
+            if (!guessing) q[per * i + 2] = tok_vocab_query(e[i].a, e[i].alen, e[i].b + skip, e[i].blen - skip);
+        }
+        tok_vocab_find_batch(v, q, per * n);
+        size_t misses = 0;
+        for (size_t i = 0; i < n; i++) {
+            resolved_merge *out = &L->resolved[k0 + (int64_t)i];
+            int32_t left = q[per * i].id, right = q[per * i + 1].id;
+            int32_t merged = guess_merged(v, &e[i], skip, previous);
+            misses += merged < 0;
+            if (!guessing) merged = q[per * i + 2].id;
+            else if (merged < 0) merged = tok_vocab_find2(v, e[i].a, e[i].alen, e[i].b + skip, e[i].blen - skip);
+            out->merged = previous = merged;
+            out->key = left >= 0 && right >= 0 ? bpe_merge_key(left, right) : 0;
+            out->home = (uint32_t)bpe_merge_slot(mm, out->key);
+        }
+        guessing = misses * 8 <= n;
+    }
+}
+
+/* ---- step 3: merge map partitions and boundary set ---- */
+
+/* The first merge (in rank order) with a part or result missing from
+ * the vocabulary, reported; VLM_OK when there is none. */
+static vlm_status check_merges(bpe_loading *L) {
+    size_t r = 0;
+    while (r < L->n_merges && L->resolved[r].key && L->resolved[r].merged >= 0) r++;
+    if (r == L->n_merges) return VLM_OK;
+    merge_cursor c = cursor_at(L, r);
+    merge_text e = text_of(L, cursor_next(&c));
+    const tok_vocab *v = &L->m->vocab;
+    if (tok_vocab_find(v, e.a, e.alen) < 0 || tok_vocab_find(v, e.b, e.blen) < 0) {
+        bool left = tok_vocab_find(v, e.a, e.alen) < 0;
+        return vlm_error(VLM_ERR_FORMAT, "model.merges: \"%.*s\" is not in the vocabulary", (int)(left ? e.alen : e.blen),
+                         left ? e.a : e.b);
+    }
+    size_t skip = L->m->subword_prefix ? strlen(L->m->subword_prefix) : 0;
+    return vlm_error(VLM_ERR_FORMAT, "model.merges: merged token \"%.*s%.*s\" is not in the vocabulary",
+                     (int)e.alen, e.a, (int)(e.blen - skip), e.b + skip);
+}
+
+/* Enter a merge into its partition (never full: sized for every merge).
+ * A repeated pair keeps the later rank, like a HashMap collect. */
+static void merges_put(bpe_merge_map *mm, const resolved_merge *r, uint32_t rank) {
+    size_t i = r->home;
+    while (mm->slots[i].key && mm->slots[i].key != r->key) i = bpe_merge_next(mm, i);
+    mm->slots[i] = (bpe_merge){r->key, rank, r->merged};
+}
+
+/* Enter the merges whose home slot lies in partition `part` (all of them
+ * when the map has one partition), in rank order, a batch at a time with
+ * the batch's slots fetched first. A partition that would get more than
+ * 3/4 full (keys that crowd it) is left, flagged in L->crowded: the map is
+ * then filled again as a single partition. */
+static void fill_partition(bpe_loading *L, size_t part) {
+    bpe_merge_map *mm = &L->m->merges;
+    size_t part_size = mm->part_mask + 1, count = 0;
+    for (size_t r0 = 0; r0 < L->n_merges; r0 += MERGE_BATCH) {
+        size_t end = L->n_merges - r0 < MERGE_BATCH ? L->n_merges : r0 + MERGE_BATCH, n = 0;
+        uint32_t rank[MERGE_BATCH];
+        for (size_t r = r0; r < end; r++) {
+            if ((L->resolved[r].home & ~mm->part_mask) != part * part_size) continue;
+            __builtin_prefetch(&mm->slots[L->resolved[r].home]);
+            rank[n++] = (uint32_t)r;
+        }
+        if ((count += n) * 4 > part_size * 3) {
+            L->crowded[part] = true;
+            return;
+        }
+        for (size_t i = 0; i < n; i++) merges_put(mm, &L->resolved[rank[i]], rank[i]);
+    }
+}
+
+/* The boundary set: the code point pair at each merge's seam. */
+static vlm_status build_boundaries(bpe_loading *L) {
+    bpe_model *m = L->m;
+    vlm_status st = boundary_grow(m);
+    merge_cursor c = cursor_at(L, 0);
+    for (size_t r0 = 0; !st && r0 < L->n_merges; r0 += MERGE_BATCH) {
+        size_t n = L->n_merges - r0 < MERGE_BATCH ? L->n_merges - r0 : MERGE_BATCH;
+        uint64_t key[MERGE_BATCH];
+        for (size_t i = 0; i < n; i++) {
+            merge_text e = text_of(L, cursor_next(&c));
+            key[i] = e.alen && e.blen ? bpe_boundary_key(utf8_last(e.a, e.alen), utf8_next(e.b, &(size_t){0})) : 0;
+            if (key[i]) __builtin_prefetch(&m->boundary_keys[tok_mix64(key[i]) & m->boundary_mask]);
+        }
+        for (size_t i = 0; !st && i < n; i++)
+            if (key[i]) st = boundary_put(m, key[i]);
+    }
+    return st;
+}
+
+static vlm_status build_task(void *ctx, size_t task) {
+    bpe_loading *L = ctx;
+    if (task > 0) {
+        fill_partition(L, task - 1);
+        return VLM_OK;
+    }
+    return L->merges ? build_boundaries(L) : VLM_OK; /* no merges list: no chunking */
+}
+
+/* ---- the three steps ---- */
+
+static vlm_status read_step(bpe_loading *L) {
+    vlm_status st = L->merges ? slice_parts(L) : VLM_OK;
+    if (st) return st;
+    task_queue q = {.n = 1 + L->n_parts, .ctx = L, .run = read_task};
+    st = run_tasks(&q);
+    for (size_t k = 0; k < L->n_parts; k++) {
+        L->parts[k].first = L->n_merges;
+        L->n_merges += L->parts[k].n;
+    }
+    return st;
+}
+
+static vlm_status build_step(bpe_loading *L) {
+    bpe_merge_map *mm = &L->m->merges;
+    vlm_status st = check_merges(L);
+    if (st) return st;
+    task_queue q = {.n = 1 + BPE_MERGE_PARTS, .ctx = L, .run = build_task};
+    if ((st = run_tasks(&q))) return st;
+    for (size_t p = 0; p < BPE_MERGE_PARTS; p++)
+        if (L->crowded[p]) { /* one partition, as large as the map: at most half full */
+            memset(mm->slots, 0, (mm->mask + 1) * sizeof *mm->slots);
+            mm->part_mask = mm->mask;
+            fill_partition(L, 0);
+            break;
+        }
+    return VLM_OK;
+}
+
+static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, const tj_node *merges) {
+    if (merges && (!tj_is(merges, TJ_RAW) || merges->v.raw[0] != '['))
+        return vlm_error(VLM_ERR_FORMAT, "model.merges must be a list");
+    bpe_loading *L = vlm_calloc(1, sizeof *L);
+    if (!L) return VLM_ERR_OUT_OF_MEMORY;
+    L->m = m;
+    L->vocab = vocab;
+    L->merges = merges;
+    vlm_status st = read_step(L);
+    if (!st) st = merges_init(&m->merges, L->n_merges); /* resolving finds each merge's home slot */
+    if (!st && !(L->resolved = tok_big_alloc(L->n_merges, sizeof *L->resolved))) st = VLM_ERR_OUT_OF_MEMORY;
+    if (!st && L->n_merges) vlm_parallel_for((int64_t)L->n_merges, MERGE_CHUNK, resolve_merges, L);
+    if (!st) st = build_step(L);
+    for (size_t k = 0; k < L->n_parts; k++)
+        if (L->parts[k].owned) free(L->parts[k].e);
+    free(L->entries);
+    free(L->resolved);
+    free(L);
+    return st;
+}
+
+/* ---- the model ---- */
+
+static void find_byte_tokens(bpe_model *m) {
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        static const char hex[] = "0123456789ABCDEF";
+        memcpy(name, "<0x", 3);
+        name[3] = hex[b >> 4];
+        name[4] = hex[b & 15];
+        name[5] = '>';
+        m->byte_token[b] = tok_vocab_find(&m->vocab, name, 6);
+    }
+}
+
+vlm_status bpe_load(const tj_node *model, bpe_model *out) {
+    memset(out, 0, sizeof *out);
+    out->unk_id = -1;
+    const char *type = tj_str(tj_get(model, "type"));
+    if (!model || model->type != TJ_OBJECT) return vlm_error(VLM_ERR_FORMAT, "tokenizer.json has no \"model\"");
+    if (type && strcmp(type, "BPE") != 0)
+        return vlm_error(VLM_ERR_UNSUPPORTED, "tokenizer model \"%s\" is not supported yet (only BPE)", type);
+    if (!type && !tj_get(model, "merges"))
+        return vlm_error(VLM_ERR_UNSUPPORTED, "tokenizer model without \"type\" or merges is not supported");
+    out->byte_fallback = tj_bool(tj_get(model, "byte_fallback"), false);
+    out->fuse_unk = tj_bool(tj_get(model, "fuse_unk"), false);
+    out->ignore_merges = tj_bool(tj_get(model, "ignore_merges"), false);
+    vlm_status st;
+    if ((st = optional_string(model, "continuing_subword_prefix", &out->subword_prefix)) ||
+        (st = optional_string(model, "end_of_word_suffix", &out->word_suffix)) ||
+        (st = load_vocab_and_merges(out, tj_get(model, "vocab"), tj_get(model, "merges"))))
+        return st;
+    const tj_node *unk = tj_get(model, "unk_token");
+    if (tj_str(unk)) {
+        out->unk_id = tok_vocab_find(&out->vocab, unk->v.str, unk->len);
+        if (out->unk_id < 0)
+            return vlm_error(VLM_ERR_FORMAT, "model.unk_token \"%.40s\" is not in the vocabulary", unk->v.str);
+    }
+    find_byte_tokens(out);
+    out->can_chunk = !out->ignore_merges && !out->subword_prefix && !out->word_suffix && out->boundary_keys;
+    return VLM_OK;
+}
+
+void bpe_free(bpe_model *m) {
+    tok_vocab_free(&m->vocab);
+    free(m->merges.slots);
+    free(m->subword_prefix);
+    free(m->word_suffix);
+    free(m->boundary_keys);
+    memset(m, 0, sizeof *m);
+}
