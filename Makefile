@@ -9,7 +9,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config clang \
 	libutf8proc-dev libcurl4-openssl-dev libcjson-dev zlib1g-dev \
 	ca-certificates xz-utils
 
-.PHONY: all deps test asan fuzz bench clean demo
+.PHONY: all deps test test-neon asan fuzz bench clean demo
 
 all:
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -29,6 +29,12 @@ deps:
 test: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The NEON kernels on this x86 machine: cross-compiled, run under qemu.
+NEON_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+test-neon:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(NEON_PACKAGES)"
+	bash tests/neon_qemu.sh
+
 asan:
 	cmake -S . -B build-asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DVLM_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
@@ -46,4 +52,4 @@ demo: all
 	  --prompt "Describe this image." --max-tokens 16 --temperature 0
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-fuzz build-neon

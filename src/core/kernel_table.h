@@ -165,6 +165,8 @@ void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1);
 void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
 #elif defined(__aarch64__)
 extern const vlm_kernel_table vlm_kernels_neon;
+void linear_q8_gemv_neon(const vlm_q8_args *a, int64_t r0, int64_t r1);
+void linear_q8_quantize_row_neon(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
 #endif
 
 #endif

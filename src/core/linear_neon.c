@@ -9,8 +9,8 @@
 
 #define SIMD_TABLE vlm_kernels_neon
 #define SIMD_ISA_NAME "neon"
-#define SIMD_GEMV_Q8 NULL /* f32 path */
-#define SIMD_QUANTIZE_Q8 NULL
+#define SIMD_GEMV_Q8 linear_q8_gemv_neon
+#define SIMD_QUANTIZE_Q8 linear_q8_quantize_row_neon
 #define LANES 4
 #define GEMM_MR 8
 #define VF float32x4_t
