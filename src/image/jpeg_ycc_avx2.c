@@ -41,26 +41,29 @@ static inline void widen_ab(const uint8_t *p, __m256i *a, __m256i *b) {
     *b = _mm256_cvtepu8_epi16(_mm_unpackhi_epi64(lo, hi));
 }
 
-/* The upsampled chroma of 32 pixels from the column sums of chroma
- * columns j..j+15 (and their neighbours), in the a/b order. */
+/* The upsampled chroma of 32 pixels, centred (minus 128), from the
+ * column sums of chroma columns j..j+15 (and their neighbours), in the
+ * a/b order. The centring rides on the rounding bias: with an
+ * arithmetic shift, (x + bias - 128 * 2^shift) >> shift is
+ * ((x + bias) >> shift) - 128. */
 static inline void upsample_ab(const int16_t *sums, int v_up, __m256i *a, __m256i *b) {
+    int shift = v_up == 2 ? 4 : 2;
     __m256i here = _mm256_loadu_si256((const __m256i *)sums);
     __m256i before = _mm256_loadu_si256((const __m256i *)(sums - 1));
     __m256i after = _mm256_loadu_si256((const __m256i *)(sums + 1));
-    __m128i shift = _mm_cvtsi32_si128(v_up == 2 ? 4 : 2);
+    __m256i bias_even = _mm256_set1_epi16((int16_t)((v_up == 2 ? 8 : 1) - (128 << shift)));
+    __m256i bias_odd = _mm256_set1_epi16((int16_t)((v_up == 2 ? 7 : 2) - (128 << shift)));
     here = _mm256_add_epi16(here, _mm256_add_epi16(here, here));
-    __m256i even = _mm256_add_epi16(_mm256_add_epi16(here, before), _mm256_set1_epi16(v_up == 2 ? 8 : 1));
-    __m256i odd = _mm256_add_epi16(_mm256_add_epi16(here, after), _mm256_set1_epi16(v_up == 2 ? 7 : 2));
-    even = _mm256_srl_epi16(even, shift);
-    odd = _mm256_srl_epi16(odd, shift);
+    __m256i even = _mm256_add_epi16(_mm256_add_epi16(here, before), bias_even);
+    __m256i odd = _mm256_add_epi16(_mm256_add_epi16(here, after), bias_odd);
+    even = _mm256_sra_epi16(even, _mm_cvtsi32_si128(shift));
+    odd = _mm256_sra_epi16(odd, _mm_cvtsi32_si128(shift));
     *a = _mm256_unpacklo_epi16(even, odd);
     *b = _mm256_unpackhi_epi16(even, odd);
 }
 
-/* R, G, B in 16-bit lanes (unclamped) from luma and chroma samples. */
-static inline void rgb16(__m256i l, __m256i cb, __m256i cr, __m256i out[3]) {
-    const __m256i centre = _mm256_set1_epi16(128);
-    __m256i b = _mm256_sub_epi16(cb, centre), r = _mm256_sub_epi16(cr, centre);
+/* R, G, B in 16-bit lanes (unclamped) from luma and centred chroma. */
+static inline void rgb16(__m256i l, __m256i b, __m256i r, __m256i out[3]) {
     /* red: 91881 = 65536 + 26345; blue: 116130 = 131072 - 14942 */
     out[0] = _mm256_add_epi16(_mm256_add_epi16(l, r), _mm256_mulhrs_epi16(r, _mm256_set1_epi16(13173)));
     out[2] = _mm256_add_epi16(_mm256_add_epi16(l, _mm256_add_epi16(b, b)),
@@ -75,30 +78,39 @@ static inline void rgb16(__m256i l, __m256i cb, __m256i cr, __m256i out[3]) {
     out[1] = _mm256_add_epi16(_mm256_sub_epi16(l, r), _mm256_packs_epi32(lo, hi));
 }
 
-/* pshufb masks putting plane p's bytes of 16 pixels where chunk c
- * (bytes 16c..16c+15 of the 48 interleaved bytes) wants them. */
-static void interleave_masks(__m256i masks[3][3]) {
-    for (int c = 0; c < 3; c++)
-        for (int p = 0; p < 3; p++) {
-            int8_t m[32];
-            for (int t = 0; t < 16; t++) {
-                int k = 16 * c + t;
-                m[t] = m[t + 16] = (int8_t)(k % 3 == p ? k / 3 : -1);
-            }
-            memcpy(&masks[c][p], m, sizeof m);
+/* Interleaving 16 pixels' R, G, B bytes (per lane) into 48 bytes: byte
+ * 16c + t of the output (chunk c, position t) is plane (c + t) % 3. Each
+ * position t takes plane p in exactly one chunk, so one shuffle per plane
+ * (place[p]) puts every byte of p where its chunk wants it, and a chunk
+ * is two blends of the shuffled planes: pick[k] marks positions with
+ * t % 3 == k. */
+typedef struct rgb_interleave {
+    __m256i place[3], pick[3];
+} rgb_interleave;
+
+static void interleave_init(rgb_interleave *m) {
+    int8_t bytes[32];
+    for (int p = 0; p < 3; p++) {
+        for (int t = 0; t < 16; t++) {
+            int c = ((p - t) % 3 + 3) % 3;
+            bytes[t] = bytes[t + 16] = (int8_t)((16 * c + t) / 3);
         }
+        memcpy(&m->place[p], bytes, sizeof bytes);
+        for (int t = 0; t < 16; t++) bytes[t] = bytes[t + 16] = (int8_t)(t % 3 == p ? -128 : 0);
+        memcpy(&m->pick[p], bytes, sizeof bytes);
+    }
 }
 
 /* 32 pixels from their a/b-ordered R, G, B: clamped to bytes and stored
  * as 96 bytes of interleaved RGB. */
 static inline void store_rgb(uint8_t *rgb, const __m256i a[3], const __m256i b[3],
-                             const __m256i masks[3][3]) {
-    __m256i plane[3];
-    for (int p = 0; p < 3; p++) plane[p] = _mm256_packus_epi16(a[p], b[p]);   /* pixels 0..31 */
+                             const rgb_interleave *m) {
+    __m256i s[3];
+    for (int p = 0; p < 3; p++)   /* pixels 0..31, then placed */
+        s[p] = _mm256_shuffle_epi8(_mm256_packus_epi16(a[p], b[p]), m->place[p]);
     for (int c = 0; c < 3; c++) {
-        __m256i x = _mm256_or_si256(_mm256_or_si256(_mm256_shuffle_epi8(plane[0], masks[c][0]),
-                                                    _mm256_shuffle_epi8(plane[1], masks[c][1])),
-                                    _mm256_shuffle_epi8(plane[2], masks[c][2]));
+        __m256i x = _mm256_blendv_epi8(_mm256_blendv_epi8(s[c], s[(c + 1) % 3], m->pick[1]),
+                                       s[(c + 2) % 3], m->pick[2]);
         _mm_storeu_si128((__m128i *)(rgb + 16 * c), _mm256_castsi256_si128(x));
         _mm_storeu_si128((__m128i *)(rgb + 48 + 16 * c), _mm256_extracti128_si256(x, 1));
     }
@@ -106,35 +118,42 @@ static inline void store_rgb(uint8_t *rgb, const __m256i a[3], const __m256i b[3
 
 /* 32 pixels from their luma bytes and a/b-ordered chroma. */
 static inline void convert32(uint8_t *rgb, const uint8_t *y, const __m256i cb[2], const __m256i cr[2],
-                             const __m256i masks[3][3]) {
+                             const rgb_interleave *m) {
     __m256i l[2], a[3], b[3];
     widen_ab(y, &l[0], &l[1]);
     rgb16(l[0], cb[0], cr[0], a);
     rgb16(l[1], cb[1], cr[1], b);
-    store_rgb(rgb, a, b, masks);
+    store_rgb(rgb, a, b, m);
 }
 
 void ycc_upsampled_to_rgb_avx2(uint8_t *rgb, const uint8_t *y, const int16_t *cb_sums,
                                const int16_t *cr_sums, int n, int v_up) {
-    __m256i masks[3][3], cb[2], cr[2];
-    interleave_masks(masks);
+    rgb_interleave m;
+    __m256i cb[2], cr[2];
+    interleave_init(&m);
     int i = 0;
     for (; i + 32 <= n; i += 32) {
         upsample_ab(cb_sums + i / 2, v_up, &cb[0], &cb[1]);
         upsample_ab(cr_sums + i / 2, v_up, &cr[0], &cr[1]);
-        convert32(rgb + (size_t)i * 3, y + i, cb, cr, masks);
+        convert32(rgb + (size_t)i * 3, y + i, cb, cr, &m);
     }
     ycc_upsampled_to_rgb_ref(rgb + (size_t)i * 3, y + i, cb_sums + i / 2, cr_sums + i / 2, n - i, v_up);
 }
 
 void ycc_to_rgb_avx2(uint8_t *rgb, const uint8_t *y, const uint8_t *cb, const uint8_t *cr, int n) {
-    __m256i masks[3][3], b[2], r[2];
-    interleave_masks(masks);
+    const __m256i centre = _mm256_set1_epi16(128);
+    rgb_interleave m;
+    __m256i b[2], r[2];
+    interleave_init(&m);
     int i = 0;
     for (; i + 32 <= n; i += 32) {
         widen_ab(cb + i, &b[0], &b[1]);
         widen_ab(cr + i, &r[0], &r[1]);
-        convert32(rgb + (size_t)i * 3, y + i, b, r, masks);
+        for (int k = 0; k < 2; k++) {
+            b[k] = _mm256_sub_epi16(b[k], centre);
+            r[k] = _mm256_sub_epi16(r[k], centre);
+        }
+        convert32(rgb + (size_t)i * 3, y + i, b, r, &m);
     }
     ycc_to_rgb_ref(rgb + (size_t)i * 3, y + i, cb + i, cr + i, n - i);
 }
