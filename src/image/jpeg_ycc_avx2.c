@@ -80,25 +80,25 @@ static inline void rgb16(__m256i l, __m256i b, __m256i r, __m256i out[3]) {
 
 /* Interleaving 16 pixels' R, G, B bytes (per lane) into 48 bytes: byte
  * 16c + t of the output (chunk c, position t) is plane (c + t) % 3. Each
- * position t takes plane p in exactly one chunk, so one shuffle per plane
- * (place[p]) puts every byte of p where its chunk wants it, and a chunk
- * is two blends of the shuffled planes: pick[k] marks positions with
- * t % 3 == k. */
+ * position t takes plane p in exactly one chunk, c = (p - t) mod 3, so
+ * one shuffle per plane (place[p][t] = (16c + t) / 3) puts every byte of
+ * p where its chunk wants it, and a chunk is two blends of the shuffled
+ * planes: pick[k] marks the positions with t % 3 == k. */
 typedef struct rgb_interleave {
     __m256i place[3], pick[3];
 } rgb_interleave;
 
-static void interleave_init(rgb_interleave *m) {
-    int8_t bytes[32];
-    for (int p = 0; p < 3; p++) {
-        for (int t = 0; t < 16; t++) {
-            int c = ((p - t) % 3 + 3) % 3;
-            bytes[t] = bytes[t + 16] = (int8_t)((16 * c + t) / 3);
-        }
-        memcpy(&m->place[p], bytes, sizeof bytes);
-        for (int t = 0; t < 16; t++) bytes[t] = bytes[t + 16] = (int8_t)(t % 3 == p ? -128 : 0);
-        memcpy(&m->pick[p], bytes, sizeof bytes);
-    }
+#define LANES(...) _mm256_broadcastsi128_si256(_mm_setr_epi8(__VA_ARGS__))
+
+static inline rgb_interleave interleave_masks(void) {
+    const char o = -128;
+    return (rgb_interleave){
+        .place = {LANES(0, 11, 6, 1, 12, 7, 2, 13, 8, 3, 14, 9, 4, 15, 10, 5),
+                  LANES(5, 0, 11, 6, 1, 12, 7, 2, 13, 8, 3, 14, 9, 4, 15, 10),
+                  LANES(10, 5, 0, 11, 6, 1, 12, 7, 2, 13, 8, 3, 14, 9, 4, 15)},
+        .pick = {LANES(o, 0, 0, o, 0, 0, o, 0, 0, o, 0, 0, o, 0, 0, o),
+                 LANES(0, o, 0, 0, o, 0, 0, o, 0, 0, o, 0, 0, o, 0, 0),
+                 LANES(0, 0, o, 0, 0, o, 0, 0, o, 0, 0, o, 0, 0, o, 0)}};
 }
 
 /* 32 pixels from their a/b-ordered R, G, B: clamped to bytes and stored
@@ -128,9 +128,8 @@ static inline void convert32(uint8_t *rgb, const uint8_t *y, const __m256i cb[2]
 
 void ycc_upsampled_to_rgb_avx2(uint8_t *rgb, const uint8_t *y, const int16_t *cb_sums,
                                const int16_t *cr_sums, int n, int v_up) {
-    rgb_interleave m;
+    const rgb_interleave m = interleave_masks();
     __m256i cb[2], cr[2];
-    interleave_init(&m);
     int i = 0;
     for (; i + 32 <= n; i += 32) {
         upsample_ab(cb_sums + i / 2, v_up, &cb[0], &cb[1]);
@@ -142,9 +141,8 @@ void ycc_upsampled_to_rgb_avx2(uint8_t *rgb, const uint8_t *y, const int16_t *cb
 
 void ycc_to_rgb_avx2(uint8_t *rgb, const uint8_t *y, const uint8_t *cb, const uint8_t *cr, int n) {
     const __m256i centre = _mm256_set1_epi16(128);
-    rgb_interleave m;
+    const rgb_interleave m = interleave_masks();
     __m256i b[2], r[2];
-    interleave_init(&m);
     int i = 0;
     for (; i + 32 <= n; i += 32) {
         widen_ab(cb + i, &b[0], &b[1]);
