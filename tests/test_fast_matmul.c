@@ -10,7 +10,7 @@
  * (3) the precision switch: precise mode gives the f32 path exactly.
  * Shapes cover 4 and 8 bits, groups 32/64/128, f32/bf16/f16 scales, rows
  * that are not whole 64-column chunks (fast mode takes the f32 path), W
- * rows not a multiple of four, m = 1..7. */
+ * rows not a multiple of four, m = 1..41. */
 #include "core/kernel_table.h"
 #include "test.h"
 #include "test_rng.h"
@@ -137,7 +137,7 @@ static const shape shapes[] = {
     {8, 128, VLM_DTYPE_F32, 11, 640}, {4, 64, VLM_DTYPE_BF16, 10, 704}, {8, 64, VLM_DTYPE_F16, 7, 640},
     {4, 32, VLM_DTYPE_BF16, 6, 192},  {8, 32, VLM_DTYPE_F32, 5, 320},
 };
-static const int64_t ms[] = {1, 3, 7}; /* the integer path is GEMV only (m < 8) */
+static const int64_t ms[] = {1, 3, 7, 41}; /* 41: two x-row tiles, pairs and a lone row */
 static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
 
 static void test_fast_within_int8_bound(void) {

@@ -102,12 +102,12 @@ void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t 
 
 /* One row set: its rows (a short last set repeats its last row), the next
  * set's rows (prefetched while this one is summed), the rows' group scales
- * transposed, and per x row the chunk factors. */
+ * transposed. */
 typedef struct row_set {
     const uint8_t *rows[SET], *next[SET];
     int64_t index[SET];
-    float *scales;  /* [groups][SET] */
-    float *factors; /* [chunks][2][SET]: group scale * block scale, per block of the chunk */
+    float *scales;       /* [groups][SET] */
+    float *chunk_scales; /* [chunks][2][SET]: the scales of each block of the chunk */
 } row_set;
 
 /* Eight scales or biases from element i of an F32/F16/BF16 array. */
@@ -140,22 +140,18 @@ static void transpose_scales(const vlm_weight *w, row_set *rs) {
             rs->scales[g * SET + k] = linear_load_float(w->scale_dtype, w->scales, rs->index[k] * groups + g);
 }
 
-/* rs->factors for one x row with block scales d. */
-static void chunk_factors(const vlm_weight *w, row_set *rs, const float *d) {
-    int64_t chunks = w->cols / LINEAR_Q8_CHUNK, blocks_per_group = w->group_size / LINEAR_Q8_BLOCK;
+/* rs->chunk_scales[c] = the rows' scales of each block of chunk c, laid
+ * out like the folded sums: [block 0 x 4 rows | block 1 x 4 rows]. */
+static void spread_scales(const vlm_weight *w, row_set *rs) {
+    int64_t blocks = w->cols / LINEAR_Q8_BLOCK, blocks_per_group = w->group_size / LINEAR_Q8_BLOCK;
     int64_t left = blocks_per_group; /* blocks of the current group still to come */
     const float *s = rs->scales;     /* the current group's scales */
-    for (int64_t c = 0; c < chunks; c++) {
-        __m128 sv[2];
-        for (int h = 0; h < 2; h++) {
-            sv[h] = _mm_loadu_ps(s);
-            if (--left == 0) {
-                s += SET;
-                left = blocks_per_group;
-            }
+    for (int64_t b = 0; b < blocks; b++) {
+        _mm_storeu_ps(rs->chunk_scales + b * SET, _mm_loadu_ps(s));
+        if (--left == 0) {
+            s += SET;
+            left = blocks_per_group;
         }
-        __m256 dv = _mm256_set_m128(_mm_set1_ps(d[2 * c + 1]), _mm_set1_ps(d[2 * c]));
-        _mm256_storeu_ps(rs->factors + c * 2 * SET, _mm256_mul_ps(_mm256_set_m128(sv[1], sv[0]), dv));
     }
 }
 
@@ -169,85 +165,138 @@ static float bias_term(const vlm_weight *w, int64_t r, const float *xsum) {
     return sum;
 }
 
-/* i16 sums of one 4-bit row's chunk: 32 bytes against even / odd codes. */
-Q8_INLINE __m256i q4_row(const uint8_t *bytes, __m256i x_even, __m256i x_odd) {
+/* The four rows' planes of 4-bit chunk c: low and high nibbles as bytes
+ * (masking before the shift lets both planes start from the loaded bytes,
+ * which measured faster on Zen 1 than shift-then-mask). */
+Q8_INLINE void q4_planes(const row_set *rs, int64_t c, __m256i lo[SET], __m256i hi[SET]) {
     const __m256i nib = _mm256_set1_epi8(15);
-    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)bytes);
-    /* masking before the shift lets both planes start from v at once (and
-     * measured faster on Zen 1 than shift-then-mask) */
-    __m256i lo = _mm256_and_si256(v, nib), hi = _mm256_srli_epi16(_mm256_andnot_si256(nib, v), 4);
-    return _mm256_add_epi16(_mm256_maddubs_epi16(lo, x_even), _mm256_maddubs_epi16(hi, x_odd));
-}
-
-/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums of chunk c of the set's 4-bit rows
- * with the x row's codes xq. */
-Q8_INLINE __m256i q4_fold(const row_set *rs, const int8_t *xq, int64_t c) {
-    __m256i xe = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c * 64));
-    __m256i xo = _mm256_loadu_si256((const __m256i *)(const void *)(xq + c * 64 + 32));
-    __m256i s[SET];
     for (int k = 0; k < SET; k++) {
         _mm_prefetch((const char *)rs->next[k] + c * 32, _MM_HINT_T0);
-        s[k] = q4_row(rs->rows[k] + c * 32, xe, xo);
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(rs->rows[k] + c * 32));
+        lo[k] = _mm256_and_si256(v, nib);
+        hi[k] = _mm256_srli_epi16(_mm256_andnot_si256(nib, v), 4);
     }
+}
+
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums of a 4-bit chunk's planes with an x
+ * row's codes of the chunk (even columns, then odd). */
+Q8_INLINE __m256i q4_fold(const __m256i lo[SET], const __m256i hi[SET], const int8_t *xc) {
+    __m256i xe = _mm256_loadu_si256((const __m256i *)(const void *)xc);
+    __m256i xo = _mm256_loadu_si256((const __m256i *)(const void *)(xc + 32));
+    __m256i s[SET];
+    for (int k = 0; k < SET; k++) s[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], xe), _mm256_maddubs_epi16(hi[k], xo));
     __m256i h = _mm256_hadd_epi16(_mm256_hadd_epi16(s[0], s[1]), _mm256_hadd_epi16(s[2], s[3]));
     return _mm256_madd_epi16(h, _mm256_set1_epi16(1));
 }
 
-/* i32 sums of one 8-bit row's chunk against the widened codes x: bytes
- * j*16..j*16+15 of each block go with x[2j] (low half of each) and x[2j+1]
- * (high half). */
-Q8_INLINE __m256i q8_row(const uint8_t *bytes, const __m256i x[4]) {
+/* The four rows' bytes of 8-bit chunk c widened to i16: u[k][j] holds
+ * bytes 8j..8j+7 of the chunk's first block (low half) and of its second
+ * (high half), which pair with x codes 16j..16j+15 (linear_q8_index). */
+Q8_INLINE void q8_planes(const row_set *rs, int64_t c, __m256i u[SET][4]) {
     const __m256i zero = _mm256_setzero_si256();
-    __m256i s = zero;
-    for (int j = 0; j < 2; j++) {
-        __m256i v = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
-                                        (const __m128i *)(const void *)(bytes + 16 * j));
-        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_unpacklo_epi8(v, zero), x[2 * j]));
-        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_unpackhi_epi8(v, zero), x[2 * j + 1]));
-    }
-    return s;
-}
-
-/* The same as q4_fold for 8-bit rows. */
-Q8_INLINE __m256i q8_fold(const row_set *rs, const int8_t *xq, int64_t c) {
-    __m256i x[4], s[SET];
-    for (int j = 0; j < 4; j++)
-        x[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xq + c * 64 + 16 * j)));
     for (int k = 0; k < SET; k++) {
         _mm_prefetch((const char *)rs->next[k] + c * 64, _MM_HINT_T0);
-        s[k] = q8_row(rs->rows[k] + c * 64, x);
+        const uint8_t *bytes = rs->rows[k] + c * 64;
+        for (int j = 0; j < 2; j++) {
+            __m256i v = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
+                                            (const __m128i *)(const void *)(bytes + 16 * j));
+            u[k][2 * j] = _mm256_unpacklo_epi8(v, zero);
+            u[k][2 * j + 1] = _mm256_unpackhi_epi8(v, zero);
+        }
+    }
+}
+
+/* The same as q4_fold for 8-bit chunks. */
+Q8_INLINE __m256i q8_fold(__m256i u[SET][4], const int8_t *xc) {
+    __m256i x[4], s[SET];
+    for (int j = 0; j < 4; j++) x[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xc + 16 * j)));
+    for (int k = 0; k < SET; k++) {
+        __m256i a = _mm256_add_epi32(_mm256_madd_epi16(u[k][0], x[0]), _mm256_madd_epi16(u[k][1], x[1]));
+        __m256i b = _mm256_add_epi32(_mm256_madd_epi16(u[k][2], x[2]), _mm256_madd_epi16(u[k][3], x[3]));
+        s[k] = _mm256_add_epi32(a, b);
     }
     return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
 }
 
-Q8_INLINE __m256 chunk_factor(const row_set *rs, int64_t c) {
-    return _mm256_loadu_ps(rs->factors + c * 2 * SET);
+/* Folded sums of chunk c of the set's rows with NX x rows (codes xq[j]),
+ * the chunk's weight planes unpacked once for all of them. */
+Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t c, const int NX, const int BITS,
+                           __m256i out[2]) {
+    if (BITS == 4) {
+        __m256i lo[SET], hi[SET];
+        q4_planes(rs, c, lo, hi);
+        for (int j = 0; j < NX; j++) out[j] = q4_fold(lo, hi, xq[j] + c * 64);
+    } else {
+        __m256i u[SET][4];
+        q8_planes(rs, c, u);
+        for (int j = 0; j < NX; j++) out[j] = q8_fold(u, xq[j] + c * 64);
+    }
 }
 
-/* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of x row xq with the set's rows, each
- * block weighted by its factor. Two chunks per step and two accumulators:
- * the chain from the loads to the FMA is long, and the two halves keep
- * each other's multipliers busy. */
-Q8_INLINE __m256 set_sums(const row_set *rs, const int8_t *xq, int64_t chunks, const int BITS) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+/* The factor of chunk c's folded sums: the rows' scales of its blocks
+ * times the x row's block scales (pairs: [d0 x4 | d1 x4] per chunk). */
+Q8_INLINE __m256 chunk_factor(const row_set *rs, const float *pairs, int64_t c) {
+    return _mm256_mul_ps(_mm256_loadu_ps(rs->chunk_scales + c * 2 * SET), _mm256_loadu_ps(pairs + c * 2 * SET));
+}
+
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of NX x rows (codes xq[j], block scale
+ * pairs f[j]) with the set's rows. One x row takes two chunks per step
+ * with two accumulators (the chain from the loads to the FMA is long);
+ * two x rows give that overlap by themselves and share the unpacking. */
+Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const float *const f[2], int64_t chunks,
+                        const int NX, const int BITS, __m256 acc[2]) {
+    __m256 part[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    acc[0] = acc[1] = _mm256_setzero_ps();
     int64_t c = 0;
     for (; c + 2 <= chunks; c += 2) {
-        __m256i s0 = BITS == 4 ? q4_fold(rs, xq, c) : q8_fold(rs, xq, c);
-        __m256i s1 = BITS == 4 ? q4_fold(rs, xq, c + 1) : q8_fold(rs, xq, c + 1);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), chunk_factor(rs, c), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), chunk_factor(rs, c + 1), acc1);
+        __m256i s0[2], s1[2];
+        chunk_folds(rs, xq, c, NX, BITS, s0);
+        chunk_folds(rs, xq, c + 1, NX, BITS, s1);
+        for (int j = 0; j < NX; j++) {
+            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(rs, f[j], c), acc[j]);
+            part[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1[j]), chunk_factor(rs, f[j], c + 1), part[j]);
+        }
     }
-    if (c < chunks)
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(BITS == 4 ? q4_fold(rs, xq, c) : q8_fold(rs, xq, c)),
-                               chunk_factor(rs, c), acc0);
-    return _mm256_add_ps(acc0, acc1);
+    if (c < chunks) {
+        __m256i s0[2];
+        chunk_folds(rs, xq, c, NX, BITS, s0);
+        for (int j = 0; j < NX; j++) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(rs, f[j], c), acc[j]);
+    }
+    for (int j = 0; j < NX; j++) acc[j] = _mm256_add_ps(acc[j], part[j]);
 }
 
-/* y for W rows [r, min(r + SET, r1)) against every x row. */
-static void run_set(const vlm_q8_args *a, row_set *rs, int64_t r, int64_t r1) {
+/* pairs[c] = [d(2c) x4 | d(2c+1) x4]: one x row's block scales laid out
+ * like the folded sums. */
+static void block_scale_pairs(const float *d, int64_t chunks, float *pairs) {
+    for (int64_t c = 0; c < chunks; c++)
+        _mm256_storeu_ps(pairs + c * 2 * SET, _mm256_set_m128(_mm_set1_ps(d[2 * c + 1]), _mm_set1_ps(d[2 * c])));
+}
+
+/* y of NX x rows from i for the set's rows (the first n are real); pairs
+ * holds every x row's block scale pairs. */
+static void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pairs, int64_t r, int n, int64_t i,
+                        const int NX) {
     const vlm_weight *w = a->w;
     int64_t cols = w->cols, groups = cols / w->group_size, chunks = cols / LINEAR_Q8_CHUNK;
-    int64_t row_bytes = cols * w->bits / 8;
+    const int8_t *xq[2] = {a->x->q + i * cols, a->x->q + (i + NX - 1) * cols};
+    const float *f[2] = {pairs + i * chunks * 2 * SET, pairs + (i + NX - 1) * chunks * 2 * SET};
+    __m256 acc[2];
+    if (w->bits == 4) set_sums(rs, xq, f, chunks, NX, 4, acc);
+    else set_sums(rs, xq, f, chunks, NX, 8, acc);
+    for (int j = 0; j < NX; j++) {
+        float y[SET];
+        _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1)));
+        for (int k = 0; k < n; k++)
+            a->y[(i + j) * w->rows + r + k] = y[k] + bias_term(w, r + k, a->x->xsum + (i + j) * groups) +
+                                              (a->bias ? a->bias[r + k] : 0.0f);
+    }
+}
+
+/* y for W rows [r, min(r + SET, r1)) against every x row, two at a time. A
+ * short last set repeats its last row and drops the copies' outputs. */
+static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64_t r, int64_t r1) {
+    const vlm_weight *w = a->w;
+    int64_t row_bytes = w->cols * w->bits / 8, i = 0;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
     for (int k = 0; k < SET; k++) {
         int64_t next = r + SET + k < r1 ? r + SET + k : r1 - 1;
@@ -256,26 +305,21 @@ static void run_set(const vlm_q8_args *a, row_set *rs, int64_t r, int64_t r1) {
         rs->next[k] = (const uint8_t *)w->data + next * row_bytes;
     }
     transpose_scales(w, rs);
-    for (int64_t i = 0; i < a->x->m; i++) {
-        const int8_t *xq = a->x->q + i * cols;
-        chunk_factors(w, rs, a->x->d + i * (cols / LINEAR_Q8_BLOCK));
-        __m256 acc = w->bits == 4 ? set_sums(rs, xq, chunks, 4) : set_sums(rs, xq, chunks, 8);
-        float y[SET];
-        _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
-        for (int k = 0; k < n; k++)
-            a->y[i * w->rows + r + k] = y[k] + bias_term(w, r + k, a->x->xsum + i * groups) +
-                                        (a->bias ? a->bias[r + k] : 0.0f);
-    }
+    spread_scales(w, rs);
+    for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, pairs, r, n, i, 2);
+    if (i < a->x->m) set_outputs(a, rs, pairs, r, n, i, 1);
 }
 
 void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1) {
-    int64_t groups = a->w->cols / a->w->group_size, chunks = a->w->cols / LINEAR_Q8_CHUNK;
-    float *buf = malloc((size_t)(SET * groups + 2 * SET * chunks) * sizeof(float));
+    int64_t m = a->x->m, groups = a->w->cols / a->w->group_size, chunks = a->w->cols / LINEAR_Q8_CHUNK;
+    float *buf = malloc((size_t)(SET * groups + 2 * SET * chunks * (1 + m)) * sizeof(float));
     if (!buf) { /* out of memory: the plain-C kernel needs no buffer */
         linear_q8_gemv_scalar(a, r0, r1);
         return;
     }
-    row_set rs = {.scales = buf, .factors = buf + SET * groups};
-    for (int64_t r = r0; r < r1; r += SET) run_set(a, &rs, r, r1);
+    row_set rs = {.scales = buf, .chunk_scales = buf + SET * groups};
+    float *pairs = rs.chunk_scales + 2 * SET * chunks;
+    for (int64_t i = 0; i < m; i++) block_scale_pairs(a->x->d + i * 2 * chunks, chunks, pairs + i * 2 * SET * chunks);
+    for (int64_t r = r0; r < r1; r += SET) run_set(a, &rs, pairs, r, r1);
     free(buf);
 }
