@@ -189,33 +189,30 @@ Q8_INLINE __m256i q4_fold(const __m256i lo[SET], const __m256i hi[SET], const in
     return _mm256_madd_epi16(h, _mm256_set1_epi16(1));
 }
 
-/* The four rows' bytes of 8-bit chunk c widened to i16: u[k][j] holds
- * bytes 8j..8j+7 of the chunk's first block (low half) and of its second
- * (high half), which pair with x codes 16j..16j+15 (linear_q8_index). */
-Q8_INLINE void q8_planes(const row_set *rs, int64_t c, __m256i u[SET][4]) {
+/* Row k's bytes of 8-bit chunk c widened to i16: u[j] holds bytes
+ * 8j..8j+7 of the chunk's first block (low half) and of its second (high
+ * half), which pair with x codes 16j..16j+15 (linear_q8_index). */
+Q8_INLINE void q8_planes(const row_set *rs, int k, int64_t c, __m256i u[4]) {
     const __m256i zero = _mm256_setzero_si256();
-    for (int k = 0; k < SET; k++) {
-        _mm_prefetch((const char *)rs->next[k] + c * 64, _MM_HINT_T0);
-        const uint8_t *bytes = rs->rows[k] + c * 64;
-        for (int j = 0; j < 2; j++) {
-            __m256i v = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
-                                            (const __m128i *)(const void *)(bytes + 16 * j));
-            u[k][2 * j] = _mm256_unpacklo_epi8(v, zero);
-            u[k][2 * j + 1] = _mm256_unpackhi_epi8(v, zero);
-        }
+    const uint8_t *bytes = rs->rows[k] + c * 64;
+    _mm_prefetch((const char *)rs->next[k] + c * 64, _MM_HINT_T0);
+    for (int j = 0; j < 2; j++) {
+        __m256i v = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
+                                        (const __m128i *)(const void *)(bytes + 16 * j));
+        u[2 * j] = _mm256_unpacklo_epi8(v, zero);
+        u[2 * j + 1] = _mm256_unpackhi_epi8(v, zero);
     }
 }
 
-/* The same as q4_fold for 8-bit chunks. */
-Q8_INLINE __m256i q8_fold(__m256i u[SET][4], const int8_t *xc) {
-    __m256i x[4], s[SET];
+/* x codes of a chunk widened to i16. */
+Q8_INLINE void q8_codes(const int8_t *xc, __m256i x[4]) {
     for (int j = 0; j < 4; j++) x[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xc + 16 * j)));
-    for (int k = 0; k < SET; k++) {
-        __m256i a = _mm256_add_epi32(_mm256_madd_epi16(u[k][0], x[0]), _mm256_madd_epi16(u[k][1], x[1]));
-        __m256i b = _mm256_add_epi32(_mm256_madd_epi16(u[k][2], x[2]), _mm256_madd_epi16(u[k][3], x[3]));
-        s[k] = _mm256_add_epi32(a, b);
-    }
-    return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+}
+
+Q8_INLINE __m256i q8_dot(const __m256i u[4], const __m256i x[4]) {
+    __m256i a = _mm256_add_epi32(_mm256_madd_epi16(u[0], x[0]), _mm256_madd_epi16(u[1], x[1]));
+    __m256i b = _mm256_add_epi32(_mm256_madd_epi16(u[2], x[2]), _mm256_madd_epi16(u[3], x[3]));
+    return _mm256_add_epi32(a, b);
 }
 
 /* Folded sums of chunk c of the set's rows with NX x rows (codes xq[j]),
@@ -226,10 +223,16 @@ Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t
         __m256i lo[SET], hi[SET];
         q4_planes(rs, c, lo, hi);
         for (int j = 0; j < NX; j++) out[j] = q4_fold(lo, hi, xq[j] + c * 64);
-    } else {
-        __m256i u[SET][4];
-        q8_planes(rs, c, u);
-        for (int j = 0; j < NX; j++) out[j] = q8_fold(u, xq[j] + c * 64);
+    } else { /* one row's planes at a time: all four would not fit the registers */
+        __m256i x[2][4], d[2][SET];
+        for (int j = 0; j < NX; j++) q8_codes(xq[j] + c * 64, x[j]);
+        for (int k = 0; k < SET; k++) {
+            __m256i u[4];
+            q8_planes(rs, k, c, u);
+            for (int j = 0; j < NX; j++) d[j][k] = q8_dot(u, x[j]);
+        }
+        for (int j = 0; j < NX; j++)
+            out[j] = _mm256_hadd_epi32(_mm256_hadd_epi32(d[j][0], d[j][1]), _mm256_hadd_epi32(d[j][2], d[j][3]));
     }
 }
 
