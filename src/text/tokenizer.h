@@ -23,6 +23,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 
 #include "text/tokenizer_json.h"
 #include "vlm.h"
@@ -155,6 +156,8 @@ void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n);
 static inline void tok_vocab_prefetch(const tok_vocab *v, uint64_t hash) {
     __builtin_prefetch(&v->slots[hash & v->mask]);
 }
+/* Whether token id is the concatenation a + b. */
+bool tok_vocab_is(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b, size_t blen);
 /* Token string of id or NULL. */
 const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len);
 
@@ -269,7 +272,14 @@ static inline size_t bpe_merge_slot(const bpe_merge_map *mm, uint64_t key) { ret
 static inline size_t bpe_merge_next(const bpe_merge_map *mm, size_t i) {
     return (i & ~mm->part_mask) | ((i + 1) & mm->part_mask);
 }
-/* Boundary set key of a code point pair. */
+/* A UTF-8 character (len <= 4 bytes at c) as a number, its bytes in
+ * order: one half of a boundary set key. */
+static inline uint32_t bpe_char_bits(const char *c, size_t len) {
+    uint32_t bits = 0;
+    for (size_t i = 0; i < len && i < 4; i++) bits = bits << 8 | (unsigned char)c[i];
+    return bits;
+}
+/* Boundary set key of a character pair (as bpe_char_bits). */
 static inline uint64_t bpe_boundary_key(uint32_t left, uint32_t right) { return ((uint64_t)left << 32 | right) + 1; }
 
 typedef struct bpe_model {
@@ -288,7 +298,27 @@ typedef struct bpe_model {
     bool can_chunk;
 } bpe_model;
 
-vlm_status bpe_load(const tj_node *model, bpe_model *out);
+/* The vocabulary read on a thread of its own while the rest of
+ * tokenizer.json is parsed (started from tj_lazy.ready), for bpe_load. */
+typedef struct bpe_vocab_job {
+    const tj_node *node; /* the vocabulary being read; NULL when none is */
+    char *raw;           /* its JSON */
+    size_t raw_len;
+    tok_vocab vocab;
+    vlm_status st;
+    char message[512];
+    pthread_t thread;
+} bpe_vocab_job;
+
+/* Start reading vocab (an object) on a new thread; job->node stays NULL
+ * when none can be started (bpe_load then reads it itself). */
+void bpe_vocab_start(bpe_vocab_job *job, const tj_node *vocab);
+/* Wait for the job (when one runs) and drop a vocabulary bpe_load did
+ * not take. */
+void bpe_vocab_discard(bpe_vocab_job *job);
+/* Load the model; job (may be NULL) supplies its vocabulary when it reads
+ * the model's, and is waited for either way. */
+vlm_status bpe_load(const tj_node *model, bpe_model *out, bpe_vocab_job *job);
 void bpe_free(bpe_model *m);
 
 /* Per-call scratch of the BPE model: symbol arrays, heap, word cache. */

@@ -379,9 +379,7 @@ static vlm_status cached_word(const bpe_model *m, bpe_scratch *s, const char *w,
  * the pair. */
 static bool can_cut(const bpe_model *m, const char *w, size_t prev, size_t prev_len, size_t i, size_t clen) {
     if (tok_vocab_find(&m->vocab, w + prev, prev_len) < 0 || tok_vocab_find(&m->vocab, w + i, clen) < 0) return false;
-    size_t a = prev, b = i;
-    uint32_t ca = utf8_next(w, &a), cb = utf8_next(w, &b);
-    return !boundary_spanned(m, ca, cb);
+    return !boundary_spanned(m, bpe_char_bits(w + prev, prev_len), bpe_char_bits(w + i, clen));
 }
 
 /* A long word cut where no merge can span; each piece cached. */

@@ -4,15 +4,15 @@
  * merged id), and the boundary set (see bpe_model).
  *
  * Gemma 3 has 262k tokens and 515k merges in 32 MB of JSON, so the work
- * is spread over the cores in three parallel steps:
+ * is spread over the cores in three steps of parallel tasks:
  *   1. the vocabulary is read while the merges list is lexed in parts
- *      (split points found by the JSON skip pass), each part its own task;
- *   2. the merges are resolved to vocabulary ids in ranges: the merged
- *      token is first tried at the id after the previous merge's (merge
- *      lists are usually in vocabulary order), then looked up by hash,
- *      in prefetched batches;
- *   3. the merge map is filled, one task per slot partition, next to the
- *      boundary set.
+ *      (split points found by the JSON skip pass);
+ *   2. the merges are resolved to vocabulary ids in ranges (the merged
+ *      token first tried at the previous merge's id or the next one, as
+ *      merge lists usually follow the vocabulary, then looked up by hash,
+ *      in prefetched batches), while the boundary set is built from the
+ *      merges' text;
+ *   3. the merge map is filled, one task per slot partition.
  * Error messages of a task travel back as text (they are per thread).
  */
 #include <stdatomic.h>
@@ -27,7 +27,7 @@
 
 #define VOCAB_BATCH 64      /* vocabulary entries added as one prefetched batch */
 #define MERGE_BATCH 128     /* merges resolved as one prefetched batch */
-#define MERGE_CHUNK 8192    /* merges per resolve range */
+#define MERGE_RANGE 32768   /* merges per resolve range (at most MAX_TASKS - 1 ranges) */
 #define ERROR_TEXT 512      /* an error message carried back from a task */
 #define MAX_TASKS (TJ_MAX_SPLITS + 2)
 
@@ -184,13 +184,12 @@ static vlm_status read_vocab_batch(tj_lexer *lx, vocab_layout *t, size_t *index,
     return st;
 }
 
-static vlm_status load_vocab(bpe_model *m, const tj_node *vocab) {
-    if (!tj_is(vocab, TJ_RAW) || vocab->v.raw[0] != '{')
-        return vlm_error(VLM_ERR_FORMAT, "model.vocab must be an object of token -> id");
-    vlm_status st = tok_vocab_init(&m->vocab, vocab->raw_len / 28); /* ~28 bytes an entry pretty-printed */
+/* The vocabulary object raw[0..len), as stepped over by the parse. */
+static vlm_status load_vocab(tok_vocab *v, char *raw, size_t len) {
+    vlm_status st = tok_vocab_init(v, len / 28); /* ~28 bytes an entry pretty-printed */
     if (st) return st;
     tj_lexer lx;
-    tj_lexer_init(&lx, vocab->v.raw, vocab->raw_len, "model.vocab");
+    tj_lexer_init(&lx, raw, len, "model.vocab");
     if ((st = tj_lex_open(&lx, '{'))) return st;
     size_t index = 0;
     vocab_layout layout = {.known = false};
@@ -198,12 +197,45 @@ static vlm_status load_vocab(bpe_model *m, const tj_node *vocab) {
         vocab_entry e[VOCAB_BATCH];
         size_t n;
         if ((st = read_vocab_batch(&lx, &layout, &index, e, &n, &more))) return st;
-        for (size_t i = 0; i < n; i++) tok_vocab_prefetch(&m->vocab, e[i].hash);
+        for (size_t i = 0; i < n; i++) tok_vocab_prefetch(v, e[i].hash);
         for (size_t i = 0; i < n; i++)
-            if ((st = tok_vocab_add_hashed(&m->vocab, e[i].token, e[i].len, e[i].id, e[i].hash)))
+            if ((st = tok_vocab_add_hashed(v, e[i].token, e[i].len, e[i].id, e[i].hash)))
                 return vlm_error_prefix(st, "model.vocab");
     }
     return lx.p == lx.end ? VLM_OK : vlm_error(VLM_ERR_FORMAT, "model.vocab: malformed object");
+}
+
+/* ---- the vocabulary on a thread of its own ---- */
+
+static void *vocab_thread(void *arg) {
+    bpe_vocab_job *job = arg;
+    if ((job->st = load_vocab(&job->vocab, job->raw, job->raw_len)))
+        snprintf(job->message, sizeof job->message, "%s", vlm_last_error());
+    return NULL;
+}
+
+void bpe_vocab_start(bpe_vocab_job *job, const tj_node *vocab) {
+    job->node = vocab;
+    job->raw = vocab->v.raw; /* the thread reads no node: a failed parse frees them */
+    job->raw_len = vocab->raw_len;
+    if (pthread_create(&job->thread, NULL, vocab_thread, job) != 0) job->node = NULL;
+}
+
+/* Wait for the job and take its vocabulary into v. */
+static vlm_status take_vocab(bpe_vocab_job *job, tok_vocab *v) {
+    pthread_join(job->thread, NULL);
+    job->node = NULL;
+    *v = job->vocab;
+    memset(&job->vocab, 0, sizeof job->vocab);
+    return job->st ? vlm_error(job->st, "%s", job->message) : VLM_OK;
+}
+
+void bpe_vocab_discard(bpe_vocab_job *job) {
+    if (job->node) {
+        pthread_join(job->thread, NULL);
+        job->node = NULL;
+    }
+    tok_vocab_free(&job->vocab);
 }
 
 /* ---- lexing the merges ---- */
@@ -423,9 +455,10 @@ typedef struct resolved_merge {
 typedef struct bpe_loading {
     bpe_model *m;
     const tj_node *vocab, *merges;
+    bpe_vocab_job *job; /* reads vocab, when not NULL */
     merge_entry *entries; /* the parts' slices */
     merge_part parts[TJ_MAX_SPLITS + 1];
-    size_t n_parts, n_merges;
+    size_t n_parts, n_merges, n_ranges;
     resolved_merge *resolved; /* per merge, in rank order */
     bool crowded[BPE_MERGE_PARTS]; /* a partition of the merge map filled up */
 } bpe_loading;
@@ -448,9 +481,12 @@ static vlm_status slice_parts(bpe_loading *L) {
     return VLM_OK;
 }
 
+/* Task 0: the vocabulary (the longest task, so first), unless a job
+ * reads it; then the merges parts. */
 static vlm_status read_task(void *ctx, size_t task) {
     bpe_loading *L = ctx;
-    return task == 0 ? load_vocab(L->m, L->vocab) : read_merge_part(L->m, L->merges, task - 1, &L->parts[task - 1]);
+    if (!L->job && task-- == 0) return load_vocab(&L->m->vocab, L->vocab->v.raw, L->vocab->raw_len);
+    return read_merge_part(L->m, L->merges, task, &L->parts[task]);
 }
 
 /* ---- step 2: resolving merges to ids ---- */
@@ -474,10 +510,7 @@ static merge_entry *cursor_next(merge_cursor *c) {
 
 /* Whether vocabulary token id is a + b (b without its first skip bytes). */
 static bool token_is(const tok_vocab *v, int32_t id, const merge_text *e, size_t skip) {
-    size_t len;
-    const char *t = tok_vocab_token(v, id, &len);
-    return t && len == e->alen + e->blen - skip && memcmp(t, e->a, e->alen) == 0 &&
-           memcmp(t + e->alen, e->b + skip, e->blen - skip) == 0;
+    return tok_vocab_is(v, id, e->a, e->alen, e->b + skip, e->blen - skip);
 }
 
 /* The merged token of e from the previous merge's: the same id or the
@@ -493,8 +526,7 @@ static int32_t guess_merged(const tok_vocab *v, const merge_text *e, size_t skip
  * follow the vocabulary, so the merged token is first guessed from the
  * previous one; where guesses keep failing (more than 1 in 8 of a batch)
  * the next batch looks it up with the parts. Read-only on the vocabulary. */
-static void resolve_merges(void *ctx, int64_t begin, int64_t end) {
-    bpe_loading *L = ctx;
+static void resolve_merges(bpe_loading *L, int64_t begin, int64_t end) {
     const tok_vocab *v = &L->m->vocab;
     const bpe_merge_map *mm = &L->m->merges;
     size_t skip = L->m->subword_prefix ? strlen(L->m->subword_prefix) : 0;
@@ -581,32 +613,45 @@ static void fill_partition(bpe_loading *L, size_t part) {
     }
 }
 
-/* The boundary set: the code point pair at each merge's seam. */
+/* The boundary key of a merge: the last character of its left part and
+ * the first of its right part (0 when a part is empty). */
+static uint64_t seam_key(const merge_text *e) {
+    if (!e->alen || !e->blen) return 0;
+    size_t last = e->alen - 1, first = utf8_len((unsigned char)e->b[0]);
+    while (last > 0 && ((unsigned char)e->a[last] & 0xC0) == 0x80) last--;
+    return bpe_boundary_key(bpe_char_bits(e->a + last, e->alen - last),
+                            bpe_char_bits(e->b, first < e->blen ? first : e->blen));
+}
+
+/* The boundary set: the character pair at each merge's seam (few: 34k
+ * for Gemma 3's 515k merges, so a repeat of the last key is skipped). */
 static vlm_status build_boundaries(bpe_loading *L) {
     bpe_model *m = L->m;
     vlm_status st = boundary_grow(m);
     merge_cursor c = cursor_at(L, 0);
-    for (size_t r0 = 0; !st && r0 < L->n_merges; r0 += MERGE_BATCH) {
-        size_t n = L->n_merges - r0 < MERGE_BATCH ? L->n_merges - r0 : MERGE_BATCH;
-        uint64_t key[MERGE_BATCH];
-        for (size_t i = 0; i < n; i++) {
-            merge_text e = text_of(L, cursor_next(&c));
-            key[i] = e.alen && e.blen ? bpe_boundary_key(utf8_last(e.a, e.alen), utf8_next(e.b, &(size_t){0})) : 0;
-            if (key[i]) __builtin_prefetch(&m->boundary_keys[tok_mix64(key[i]) & m->boundary_mask]);
-        }
-        for (size_t i = 0; !st && i < n; i++)
-            if (key[i]) st = boundary_put(m, key[i]);
+    uint64_t previous = 0;
+    for (size_t r = 0; !st && r < L->n_merges; r++) {
+        merge_text e = text_of(L, cursor_next(&c));
+        uint64_t key = seam_key(&e);
+        if (key && key != previous) st = boundary_put(m, key);
+        previous = key;
     }
     return st;
 }
 
-static vlm_status build_task(void *ctx, size_t task) {
+/* Step 2 as tasks: the boundary set (from the merges' text alone) next
+ * to the resolve ranges. */
+static vlm_status resolve_task(void *ctx, size_t task) {
     bpe_loading *L = ctx;
-    if (task > 0) {
-        fill_partition(L, task - 1);
-        return VLM_OK;
-    }
-    return L->merges ? build_boundaries(L) : VLM_OK; /* no merges list: no chunking */
+    if (task == 0) return L->merges ? build_boundaries(L) : VLM_OK; /* no merges list: no chunking */
+    size_t ranges = L->n_ranges, r = task - 1;
+    resolve_merges(L, (int64_t)(L->n_merges * r / ranges), (int64_t)(L->n_merges * (r + 1) / ranges));
+    return VLM_OK;
+}
+
+static vlm_status fill_task(void *ctx, size_t task) {
+    fill_partition(ctx, task);
+    return VLM_OK;
 }
 
 /* ---- the three steps ---- */
@@ -614,8 +659,12 @@ static vlm_status build_task(void *ctx, size_t task) {
 static vlm_status read_step(bpe_loading *L) {
     vlm_status st = L->merges ? slice_parts(L) : VLM_OK;
     if (st) return st;
-    task_queue q = {.n = 1 + L->n_parts, .ctx = L, .run = read_task};
+    task_queue q = {.n = L->n_parts + !L->job, .ctx = L, .run = read_task};
     st = run_tasks(&q);
+    if (L->job) {
+        vlm_status vst = take_vocab(L->job, &L->m->vocab);
+        if (!st) st = vst;
+    }
     for (size_t k = 0; k < L->n_parts; k++) {
         L->parts[k].first = L->n_merges;
         L->n_merges += L->parts[k].n;
@@ -623,11 +672,21 @@ static vlm_status read_step(bpe_loading *L) {
     return st;
 }
 
+static vlm_status resolve_step(bpe_loading *L) {
+    vlm_status st = merges_init(&L->m->merges, L->n_merges); /* resolving finds each merge's home slot */
+    if (!st && !(L->resolved = tok_big_alloc(L->n_merges, sizeof *L->resolved))) st = VLM_ERR_OUT_OF_MEMORY;
+    if (st) return st;
+    L->n_ranges = L->n_merges / MERGE_RANGE + 1;
+    if (L->n_ranges > MAX_TASKS - 1) L->n_ranges = MAX_TASKS - 1;
+    task_queue q = {.n = 1 + L->n_ranges, .ctx = L, .run = resolve_task};
+    return run_tasks(&q);
+}
+
 static vlm_status build_step(bpe_loading *L) {
     bpe_merge_map *mm = &L->m->merges;
     vlm_status st = check_merges(L);
     if (st) return st;
-    task_queue q = {.n = 1 + BPE_MERGE_PARTS, .ctx = L, .run = build_task};
+    task_queue q = {.n = BPE_MERGE_PARTS, .ctx = L, .run = fill_task};
     if ((st = run_tasks(&q))) return st;
     for (size_t p = 0; p < BPE_MERGE_PARTS; p++)
         if (L->crowded[p]) { /* one partition, as large as the map: at most half full */
@@ -639,7 +698,10 @@ static vlm_status build_step(bpe_loading *L) {
     return VLM_OK;
 }
 
-static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, const tj_node *merges) {
+static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, const tj_node *merges,
+                                        bpe_vocab_job *job) {
+    if (!tj_is(vocab, TJ_RAW) || vocab->v.raw[0] != '{')
+        return vlm_error(VLM_ERR_FORMAT, "model.vocab must be an object of token -> id");
     if (merges && (!tj_is(merges, TJ_RAW) || merges->v.raw[0] != '['))
         return vlm_error(VLM_ERR_FORMAT, "model.merges must be a list");
     bpe_loading *L = vlm_calloc(1, sizeof *L);
@@ -647,10 +709,9 @@ static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, cons
     L->m = m;
     L->vocab = vocab;
     L->merges = merges;
+    L->job = job && job->node && job->node == vocab ? job : NULL;
     vlm_status st = read_step(L);
-    if (!st) st = merges_init(&m->merges, L->n_merges); /* resolving finds each merge's home slot */
-    if (!st && !(L->resolved = tok_big_alloc(L->n_merges, sizeof *L->resolved))) st = VLM_ERR_OUT_OF_MEMORY;
-    if (!st && L->n_merges) vlm_parallel_for((int64_t)L->n_merges, MERGE_CHUNK, resolve_merges, L);
+    if (!st) st = resolve_step(L);
     if (!st) st = build_step(L);
     for (size_t k = 0; k < L->n_parts; k++)
         if (L->parts[k].owned) free(L->parts[k].e);
@@ -674,7 +735,7 @@ static void find_byte_tokens(bpe_model *m) {
     }
 }
 
-vlm_status bpe_load(const tj_node *model, bpe_model *out) {
+vlm_status bpe_load(const tj_node *model, bpe_model *out, bpe_vocab_job *job) {
     memset(out, 0, sizeof *out);
     out->unk_id = -1;
     const char *type = tj_str(tj_get(model, "type"));
@@ -689,7 +750,7 @@ vlm_status bpe_load(const tj_node *model, bpe_model *out) {
     vlm_status st;
     if ((st = optional_string(model, "continuing_subword_prefix", &out->subword_prefix)) ||
         (st = optional_string(model, "end_of_word_suffix", &out->word_suffix)) ||
-        (st = load_vocab_and_merges(out, tj_get(model, "vocab"), tj_get(model, "merges"))))
+        (st = load_vocab_and_merges(out, tj_get(model, "vocab"), tj_get(model, "merges"), job)))
         return st;
     const tj_node *unk = tj_get(model, "unk_token");
     if (tj_str(unk)) {

@@ -245,7 +245,8 @@ static vlm_status lex_literal(tj_lexer *lx, const char *word) {
 typedef struct dom_parser {
     tj_lexer lx;
     tj_doc *doc;
-    const char *const *lazy_keys;
+    const tj_lazy *lazy;
+    const char *object_key; /* name of the object being parsed (NULL: top level or none) */
 } dom_parser;
 
 static tj_node *new_node(tj_doc *doc) {
@@ -263,15 +264,15 @@ static tj_node *new_node(tj_doc *doc) {
 }
 
 static bool is_lazy(const dom_parser *dp, const char *key) {
-    if (!dp->lazy_keys || !key) return false;
-    for (const char *const *k = dp->lazy_keys; *k; k++)
+    if (!dp->lazy || !dp->lazy->keys || !key) return false;
+    for (const char *const *k = dp->lazy->keys; *k; k++)
         if (strcmp(*k, key) == 0) return true;
     return false;
 }
 
 static vlm_status parse_value(dom_parser *dp, tj_node *node, int depth);
 
-static vlm_status parse_container(dom_parser *dp, tj_node *node, int depth, bool object) {
+static vlm_status parse_elements(dom_parser *dp, tj_node *node, int depth, bool object) {
     tj_lexer *lx = &dp->lx;
     if (depth >= TJ_MAX_DEPTH) return lex_fail(lx, "nesting too deep");
     lx->p++;
@@ -296,6 +297,14 @@ static vlm_status parse_container(dom_parser *dp, tj_node *node, int depth, bool
     }
 }
 
+static vlm_status parse_container(dom_parser *dp, tj_node *node, int depth, bool object) {
+    const char *outer = dp->object_key;
+    dp->object_key = object ? node->key : NULL;
+    vlm_status st = parse_elements(dp, node, depth, object);
+    dp->object_key = outer;
+    return st;
+}
+
 static vlm_status parse_value(dom_parser *dp, tj_node *node, int depth) {
     tj_lexer *lx = &dp->lx;
     char c = tj_lex_peek(lx);
@@ -311,6 +320,7 @@ static vlm_status parse_value(dom_parser *dp, tj_node *node, int depth) {
         node->type = TJ_RAW;
         node->v.raw = start;
         node->raw_len = (size_t)(lx->p - start);
+        if (dp->lazy->ready) dp->lazy->ready(dp->lazy->ctx, node, dp->object_key);
         return VLM_OK;
     }
     switch (c) {
@@ -337,10 +347,9 @@ static vlm_status parse_value(dom_parser *dp, tj_node *node, int depth) {
     }
 }
 
-vlm_status tj_parse(char *buf, size_t len, const char *const *lazy_keys, const char *what,
-                    tj_doc *out) {
+vlm_status tj_parse(char *buf, size_t len, const tj_lazy *lazy, const char *what, tj_doc *out) {
     memset(out, 0, sizeof *out);
-    dom_parser dp = {.doc = out, .lazy_keys = lazy_keys};
+    dom_parser dp = {.doc = out, .lazy = lazy};
     tj_lexer_init(&dp.lx, buf, len, what);
     tj_node *root = new_node(out);
     if (!root) return VLM_ERR_OUT_OF_MEMORY;

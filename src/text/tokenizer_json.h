@@ -69,12 +69,21 @@ typedef struct tj_doc {
     struct tj_splits *splits; /* raw_splits arrays */
 } tj_doc;
 
+/* Members the parse steps over, for the caller to stream through. */
+typedef struct tj_lazy {
+    const char *const *keys; /* NULL-terminated member names */
+    /* When not NULL, called as soon as such a member is stepped over, with
+     * the name of the object holding it (NULL for the top level): the
+     * parse goes on, touching only bytes before or after the member, so
+     * the caller may start reading it on another thread. */
+    void (*ready)(void *ctx, const tj_node *node, const char *parent_key);
+    void *ctx;
+} tj_lazy;
+
 /* Parse buf[0..len) (modified in place; must stay alive as long as the
- * document). Members whose name is listed in lazy_keys (NULL-terminated,
- * may be NULL) and whose value is an array or object become TJ_RAW.
- * what names the input in error messages. */
-vlm_status tj_parse(char *buf, size_t len, const char *const *lazy_keys, const char *what,
-                    tj_doc *out);
+ * document). Members listed in lazy (may be NULL) whose value is an array
+ * or object become TJ_RAW. what names the input in error messages. */
+vlm_status tj_parse(char *buf, size_t len, const tj_lazy *lazy, const char *what, tj_doc *out);
 void tj_free(tj_doc *doc);
 
 /* Member of an object by name; NULL when absent or obj is not an object. */

@@ -111,14 +111,29 @@ static vlm_status load_added_tokens(vlm_tokenizer *t, const tj_node *list) {
 
 static bool present(const tj_node *n) { return n && n->type != TJ_NULL; }
 
+/* tj_lazy.ready: the model's vocabulary is read on a thread of its own
+ * while the parse steps over the merges and the rest. */
+static void start_vocab(void *ctx, const tj_node *node, const char *parent_key) {
+    bpe_vocab_job *job = ctx;
+    if (!job->node && parent_key && strcmp(parent_key, "model") == 0 && strcmp(node->key, "vocab") == 0 &&
+        node->v.raw[0] == '{')
+        bpe_vocab_start(job, node);
+}
+
 vlm_status tok_load_tokenizer_json(vlm_tokenizer *t, char *json, size_t len, const char *what) {
-    static const char *const lazy[] = {"vocab", "merges", NULL};
+    static const char *const lazy_keys[] = {"vocab", "merges", NULL};
+    bpe_vocab_job job = {.node = NULL};
+    tj_lazy lazy = {lazy_keys, start_vocab, &job};
     tj_doc doc;
-    vlm_status st = tj_parse(json, len, lazy, what, &doc);
-    if (st) return st;
+    vlm_status st = tj_parse(json, len, &lazy, what, &doc);
+    if (st) {
+        bpe_vocab_discard(&job);
+        return st;
+    }
     const tj_node *root = doc.root;
     if (root->type != TJ_OBJECT) st = vlm_error(VLM_ERR_FORMAT, "%s: not a JSON object", what);
-    if (!st) st = bpe_load(tj_get(root, "model"), &t->bpe);
+    if (!st) st = bpe_load(tj_get(root, "model"), &t->bpe, &job);
+    bpe_vocab_discard(&job);
     if (!st && present(tj_get(root, "normalizer"))) {
         t->has_normalizer = true;
         st = tok_normalizer_from_json(tj_get(root, "normalizer"), &t->normalizer, 0);

@@ -82,6 +82,11 @@ size_t utf8_valid_prefix_char(const unsigned char *s, size_t n) {
 bool utf8_is_valid(const char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
+        uint64_t word;
+        if (end - p >= 8 && (memcpy(&word, p, 8), !(word & 0x8080808080808080ULL))) { /* 8 ASCII bytes */
+            p += 8;
+            continue;
+        }
         unsigned c = *p;
         if (c < 0x80) {
             p++;
@@ -94,13 +99,6 @@ bool utf8_is_valid(const char *s, size_t len) {
         p += need;
     }
     return true;
-}
-
-uint32_t utf8_last(const char *s, size_t len) {
-    size_t i = len;
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) i--;
-    if (i > 0) i--;
-    return utf8_next(s, &i);
 }
 
 uint32_t utf8_next(const char *s, size_t *i) {

@@ -19,8 +19,6 @@ bool utf8_is_valid(const char *s, size_t len);
 size_t utf8_valid_prefix_char(const unsigned char *s, size_t n);
 /* Decode the character at s[*i] of valid UTF-8 and advance *i. */
 uint32_t utf8_next(const char *s, size_t *i);
-/* The last character of non-empty valid UTF-8 s[0..len). */
-uint32_t utf8_last(const char *s, size_t len);
 /* Byte length of the character starting with lead byte b (valid UTF-8). */
 static inline size_t utf8_len(unsigned char b) {
     return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;

@@ -95,7 +95,12 @@ static bool same_token(const tok_vocab *v, int32_t id, const char *a, size_t ale
     tok_span sp = v->span[id];
     if (sp.len != alen + blen) return false;
     const char *t = v->pool.data + sp.off;
+    if (sp.len <= TOK_SLOT_PREFIX) return load_bytes(t, sp.len) == prefix2(a, alen, b, blen);
     return memcmp(t, a, alen) == 0 && memcmp(t + alen, b, blen) == 0;
+}
+
+bool tok_vocab_is(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b, size_t blen) {
+    return id >= 0 && (size_t)id < v->n_ids && v->span[id].off != NO_TOKEN && same_token(v, id, a, alen, b, blen);
 }
 
 /* Whether a slot's length and first bytes match the query's: the whole
