@@ -18,12 +18,12 @@
  *
  * The multiplies pair two taps, so the operands are laid out as (tap t,
  * tap t+1) byte pairs. Vertical pass: the rows of a tap pair are
- * byte-interleaved. Horizontal pass: eight image rows are transposed so
- * that one vector holds the same sample of eight rows, each sample
- * paired with the next one of its channel (3 bytes on); the results are
- * transposed back into the eight output rows. The row is done in
- * segments of outputs, each pairing just the input stretch its taps
- * cover, so the pairs stay in L1.
+ * byte-interleaved. Horizontal pass: eight image rows are transposed to
+ * columns (8 bytes: one sample of the eight rows), and the kernel
+ * interleaves the columns of a pixel and the next one into the pairs;
+ * the results are transposed back into the eight output rows. The row
+ * is done in segments of outputs, each transposing just the input
+ * stretch its taps cover, so the columns stay in L1.
  */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -102,52 +102,32 @@ static inline __m128i finish8(__m128i hi16, __m256i lo) {
 
 /* ---- horizontal pass ----------------------------------------------------- */
 
-/* 8x8 transpose of 16-bit words: x[r] word k -> x[k] word r. */
-static inline void transpose8x16(__m128i x[8]) {
-    __m128i t[8], u[8];
-    for (int k = 0; k < 8; k += 2) {
-        t[k] = _mm_unpacklo_epi16(x[k], x[k + 1]);
-        t[k + 1] = _mm_unpackhi_epi16(x[k], x[k + 1]);
-    }
-    for (int h = 0; h < 8; h += 4) {
-        u[h + 0] = _mm_unpacklo_epi32(t[h + 0], t[h + 2]);
-        u[h + 1] = _mm_unpackhi_epi32(t[h + 0], t[h + 2]);
-        u[h + 2] = _mm_unpacklo_epi32(t[h + 1], t[h + 3]);
-        u[h + 3] = _mm_unpackhi_epi32(t[h + 1], t[h + 3]);
-    }
-    for (int k = 0; k < 4; k++) {
-        x[2 * k] = _mm_unpacklo_epi64(u[k], u[k + 4]);
-        x[2 * k + 1] = _mm_unpackhi_epi64(u[k], u[k + 4]);
-    }
-}
-
-/* pairs[j - j0] (16 bytes) = (rows[r][j], rows[r][j + 3]) for r = 0..7,
- * j in [j0, j1): sample j of eight rows, each next to the following
- * pixel's sample of the same channel (0 past the row's n bytes), the
- * operand layout of the multiply kernels. */
-static void pair_rows(uint8_t *pairs, const uint8_t *const rows[8], int j0, int j1, int n) {
+/* cols[j - j0] (8 bytes) = rows[r][j] for r = 0..7, j in [j0, j1):
+ * sample j of eight rows, column-major (0 past the row's n bytes), the
+ * layout the multiply kernels pair taps from. */
+static void transpose_rows(uint8_t *cols, const uint8_t *const rows[8], int j0, int j1, int n) {
     int j = j0;
-    for (; j < j1 && j + 19 <= n; j += 16) {   /* may run 15 samples past j1 */
-        __m128i lo[8], hi[8];
-        for (int r = 0; r < 8; r++) {
-            __m128i a = _mm_loadu_si128((const __m128i *)(rows[r] + j));
-            __m128i b = _mm_loadu_si128((const __m128i *)(rows[r] + j + 3));
-            lo[r] = _mm_unpacklo_epi8(a, b);   /* word k: samples j + k, j + k + 3 */
-            hi[r] = _mm_unpackhi_epi8(a, b);
+    for (; j < j1 && j + 16 <= n; j += 16) {   /* may run 15 samples past j1 */
+        __m128i a[8], b[8];
+        for (int r = 0; r < 8; r += 2) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(rows[r] + j));
+            __m128i y = _mm_loadu_si128((const __m128i *)(rows[r + 1] + j));
+            a[r] = _mm_unpacklo_epi8(x, y);   /* samples 0-7 of rows r, r+1 */
+            a[r + 1] = _mm_unpackhi_epi8(x, y);
         }
-        transpose8x16(lo);
-        transpose8x16(hi);
-        uint8_t *dst = pairs + (size_t)(j - j0) * 16;
-        for (int k = 0; k < 8; k++) {
-            _mm_storeu_si128((__m128i *)(dst + k * 16), lo[k]);
-            _mm_storeu_si128((__m128i *)(dst + (8 + k) * 16), hi[k]);
+        for (int h = 0; h < 2; h++)   /* h: rows 0-3, 4-7 */
+            for (int k = 0; k < 2; k++) {   /* k: samples 0-7, 8-15 */
+                b[4 * h + 2 * k] = _mm_unpacklo_epi16(a[4 * h + k], a[4 * h + 2 + k]);
+                b[4 * h + 2 * k + 1] = _mm_unpackhi_epi16(a[4 * h + k], a[4 * h + 2 + k]);
+            }
+        uint8_t *dst = cols + (size_t)(j - j0) * 8;
+        for (int m = 0; m < 4; m++) {   /* b[m]: 4 samples of rows 0-3, b[m + 4] of rows 4-7 */
+            _mm_storeu_si128((__m128i *)(dst + 32 * m), _mm_unpacklo_epi32(b[m], b[m + 4]));
+            _mm_storeu_si128((__m128i *)(dst + 32 * m + 16), _mm_unpackhi_epi32(b[m], b[m + 4]));
         }
     }
     for (; j < j1; j++)
-        for (int r = 0; r < 8; r++) {
-            pairs[(size_t)(j - j0) * 16 + 2 * r] = rows[r][j];
-            pairs[(size_t)(j - j0) * 16 + 2 * r + 1] = j + 3 < n ? rows[r][j + 3] : 0;
-        }
+        for (int r = 0; r < 8; r++) cols[(size_t)(j - j0) * 8 + r] = j < n ? rows[r][j] : 0;
 }
 
 /* Eight rows back from column-major: 16 columns x 8 bytes at columns
@@ -183,26 +163,30 @@ static void untranspose_rows(uint8_t *const rows[8], int valid, const uint8_t *c
         for (int r = 0; r < valid; r++) rows[r][j] = columns[(size_t)j * 8 + r];
 }
 
-/* The sums of one output of eight rows: sum_hi of R and G (16-bit
- * words, R in the low lane) and of B, sum_lo of R, G and B. */
-/* The sums of one output of eight rows: sum_hi of R and G (16-bit
- * words, R in the low lane) and of B, sum_lo of R, G and B. */
+/* The sums of one output of eight rows: sum_hi of R, G and B (16-bit
+ * words), sum_lo of R, G and B. */
 typedef struct h_sums {
-    __m256i hi_rg, lo_r, lo_g, lo_b;
-    __m128i hi_b;
+    __m128i hi_r, hi_g, hi_b;
+    __m256i lo_r, lo_g, lo_b;
 } h_sums;
 
-/* One tap pair's products at p: the R and G pairs (32 bytes) and the B
- * pairs take the byte multiply for sum_hi, and each, widened, the word
- * multiply for sum_lo. */
+/* One tap pair's products, from the columns of pixel x at p (R, G, B)
+ * and of pixel x + 1 at p + 24, byte-interleaved into (tap, next tap)
+ * pairs: the pairs take the byte multiply for sum_hi and, widened, the
+ * word multiply for sum_lo. */
 static inline h_sums h_tap_pair(const uint8_t *p, int16_t hi, int32_t lo) {
-    __m256i ch = _mm256_set1_epi16(hi), cl = _mm256_set1_epi32(lo);
-    __m128i b = _mm_loadu_si128((const __m128i *)(p + 32));
+    __m128i ch = _mm_set1_epi16(hi);
+    __m256i cl = _mm256_set1_epi32(lo);
+    __m128i x = _mm_loadu_si128((const __m128i *)p), x1 = _mm_loadu_si128((const __m128i *)(p + 24));
+    __m128i r = _mm_unpacklo_epi8(x, x1), g = _mm_unpackhi_epi8(x, x1);
+    __m128i b = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(p + 16)),
+                                  _mm_loadl_epi64((const __m128i *)(p + 40)));
     h_sums t;
-    t.hi_rg = _mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)p), ch);
-    t.hi_b = _mm_maddubs_epi16(b, _mm256_castsi256_si128(ch));
-    t.lo_r = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p)), cl);
-    t.lo_g = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 16))), cl);
+    t.hi_r = _mm_maddubs_epi16(r, ch);
+    t.hi_g = _mm_maddubs_epi16(g, ch);
+    t.hi_b = _mm_maddubs_epi16(b, ch);
+    t.lo_r = _mm256_madd_epi16(_mm256_cvtepu8_epi16(r), cl);
+    t.lo_g = _mm256_madd_epi16(_mm256_cvtepu8_epi16(g), cl);
     t.lo_b = _mm256_madd_epi16(_mm256_cvtepu8_epi16(b), cl);
     return t;
 }
@@ -210,35 +194,34 @@ static inline h_sums h_tap_pair(const uint8_t *p, int16_t hi, int32_t lo) {
 /* One output's finish: 24 bytes, R, G, B of rows 0..7. A function of
  * its own (the sums arrive in registers): after the sum loop in the same
  * function, GCC 12 copies every sum once per loop iteration. */
-static __attribute__((noinline)) void h_finish(uint8_t *dst, __m256i hi_rg, __m128i hi_b, __m256i lo_r,
-                                               __m256i lo_g, __m256i lo_b) {
-    __m128i r = finish8(_mm256_castsi256_si128(hi_rg), lo_r);
-    __m128i g = finish8(_mm256_extracti128_si256(hi_rg, 1), lo_g);
-    __m128i b = finish8(hi_b, lo_b);
+static __attribute__((noinline)) void h_finish(uint8_t *dst, __m128i hi_r, __m128i hi_g, __m128i hi_b,
+                                               __m256i lo_r, __m256i lo_g, __m256i lo_b) {
+    __m128i r = finish8(hi_r, lo_r), g = finish8(hi_g, lo_g), b = finish8(hi_b, lo_b);
     _mm_storeu_si128((__m128i *)dst, _mm_packus_epi16(r, g));
     _mm_storel_epi64((__m128i *)(dst + 16), _mm_packus_epi16(b, b));
 }
 
-/* Outputs [i0, i1) of eight paired rows (pairs start at sample j0) into
- * out_columns, 24 bytes per output. The first tap pair starts the sums
- * (started from zeros, GCC copies them around the loop as well). */
-static void horizontal_block(uint8_t *out_columns, const uint8_t *pairs, int j0, int i0, int i1,
+/* Outputs [i0, i1) of eight transposed rows (columns start at sample j0)
+ * into out_columns, 24 bytes per output. The first tap pair starts the
+ * sums (started from zeros, GCC copies them around the loop as well). */
+static void horizontal_block(uint8_t *out_columns, const uint8_t *cols, int j0, int i0, int i1,
                              const resample_axis *ax, const split_taps *s) {
     for (int i = i0; i < i1; i++) {
         const int16_t *kh = s->hi + (size_t)i * s->pairs;
         const int32_t *kl = s->lo + (size_t)i * s->pairs;
-        const uint8_t *p = pairs + (size_t)(ax->first[i] * 3 - j0) * 16;
+        const uint8_t *p = cols + (size_t)(ax->first[i] * 3 - j0) * 8;
         int n = (ax->count[i] + 1) / 2;
         h_sums sum = h_tap_pair(p, kh[0], kl[0]);
         for (int q = 1; q < n; q++) {
-            h_sums t = h_tap_pair(p + (size_t)q * 6 * 16, kh[q], kl[q]);
-            sum.hi_rg = _mm256_add_epi16(sum.hi_rg, t.hi_rg);
+            h_sums t = h_tap_pair(p + (size_t)q * 6 * 8, kh[q], kl[q]);
+            sum.hi_r = _mm_add_epi16(sum.hi_r, t.hi_r);
+            sum.hi_g = _mm_add_epi16(sum.hi_g, t.hi_g);
             sum.hi_b = _mm_add_epi16(sum.hi_b, t.hi_b);
             sum.lo_r = _mm256_add_epi32(sum.lo_r, t.lo_r);
             sum.lo_g = _mm256_add_epi32(sum.lo_g, t.lo_g);
             sum.lo_b = _mm256_add_epi32(sum.lo_b, t.lo_b);
         }
-        h_finish(out_columns + (size_t)i * 24, sum.hi_rg, sum.hi_b, sum.lo_r, sum.lo_g, sum.lo_b);
+        h_finish(out_columns + (size_t)i * 24, sum.hi_r, sum.hi_g, sum.hi_b, sum.lo_r, sum.lo_g, sum.lo_b);
     }
 }
 
@@ -251,7 +234,7 @@ enum { H_SEGMENT = 64 };
 typedef struct h_workspace {
     split_taps taps;
     int in_bytes;
-    uint8_t *pairs, *out_columns;
+    uint8_t *cols, *out_columns;
 } h_workspace;
 
 /* The input samples [j0, j1) that outputs [i0, i1) read. */
@@ -259,7 +242,7 @@ static void segment_span(const resample_axis *ax, int i0, int i1, int *j0, int *
     int lo = ax->first[i0], hi = 0;
     for (int i = i0; i < i1; i++) {
         if (ax->first[i] < lo) lo = ax->first[i];
-        int end = ax->first[i] + (ax->count[i] + 1) / 2 * 2 - 1;   /* past the last pair's start */
+        int end = ax->first[i] + (ax->count[i] + 1) / 2 * 2;   /* past the last pair's second pixel */
         if (end > hi) hi = end;
     }
     *j0 = lo * 3;
@@ -271,7 +254,7 @@ void resample_h_avx2_end(void *ws) {
     if (!w) return;
     split_taps_free(&w->taps);
     free(w->out_columns);
-    free(w->pairs);
+    free(w->cols);
     free(w);
 }
 
@@ -288,9 +271,9 @@ vlm_status resample_h_avx2_begin(const resample_axis *ax, int in_w, void **ws) {
         if (j1 - j0 > widest) widest = j1 - j0;
     }
     if (!st) {
-        w->pairs = vlm_malloc((size_t)(widest + 16) * 16);
+        w->cols = vlm_malloc((size_t)(widest + 16) * 8);
         w->out_columns = vlm_malloc((size_t)ax->out_size * 3 * 8);
-        if (!w->pairs || !w->out_columns) st = VLM_ERR_OUT_OF_MEMORY;
+        if (!w->cols || !w->out_columns) st = VLM_ERR_OUT_OF_MEMORY;
     }
     if (st) {
         resample_h_avx2_end(w);
@@ -316,8 +299,8 @@ void resample_h_avx2_rows(void *ws, const resample_axis *ax, uint8_t *out,
         for (int i0 = 0; i0 < ax->out_size; i0 += H_SEGMENT) {
             int j0, j1, i1 = i0 + H_SEGMENT < ax->out_size ? i0 + H_SEGMENT : ax->out_size;
             segment_span(ax, i0, i1, &j0, &j1);
-            pair_rows(w->pairs, src, j0, j1, w->in_bytes);
-            horizontal_block(w->out_columns, w->pairs, j0, i0, i1, ax, &w->taps);
+            transpose_rows(w->cols, src, j0, j1, w->in_bytes);
+            horizontal_block(w->out_columns, w->cols, j0, i0, i1, ax, &w->taps);
         }
         untranspose_rows(dst, valid, w->out_columns, (int)out_bytes);
     }
