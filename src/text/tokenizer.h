@@ -148,7 +148,7 @@ typedef struct tok_lookup {
     const char *a, *b;
     size_t alen, blen;
     uint64_t hash, prefix; /* of a + b: set by tok_vocab_query */
-    size_t slot;
+    size_t slot, candidate; /* home slot, first slot matching a long token's prefix */
     int32_t id; /* result, -1 if absent */
 } tok_lookup;
 tok_lookup tok_vocab_query(const char *a, size_t alen, const char *b, size_t blen);
@@ -453,9 +453,43 @@ struct vlm_tokenizer {
     size_t n_named;
 };
 
-/* The loader's entry point for the model part and config files. */
+/* ---- reading a tokenizer folder ---- */
+
+/* A file mapped copy-on-write when large: Gemma 3's 33 MB tokenizer.json
+ * is then read straight from the page cache (no copy, no page faults for
+ * a fresh buffer), and only pages the parser writes to (strings unescaped
+ * or NUL-terminated in place) are copied. Smaller files are read. */
+typedef struct tok_mapped_file {
+    char *data;
+    size_t len;
+    bool mapped;
+} tok_mapped_file;
+vlm_status tok_map_file(const char *dir, const char *name, tok_mapped_file *f);
+void tok_unmap_file(tok_mapped_file *f);
+
+/* A side file (tokenizer_config.json, ...), read and parsed, optionally
+ * on a thread of its own; doc.root stays NULL when the file is absent. */
+typedef struct tok_json_file {
+    const char *dir, *name;
+    char *buf;
+    size_t len;
+    tj_doc doc;
+    vlm_status st;
+    char message[512];
+    pthread_t thread;
+    bool running;
+} tok_json_file;
+void tok_json_file_init(tok_json_file *f, const char *dir, const char *name);
+/* Start reading it on a new thread (when none starts, wait reads it). */
+void tok_json_file_start(tok_json_file *f);
+/* The file parsed: waits for the thread, or reads it now. */
+vlm_status tok_json_file_wait(tok_json_file *f);
+void tok_json_file_free(tok_json_file *f);
+
+/* The loader's entry point for the model part and config files (config:
+ * tokenizer_config.json, maybe being parsed). */
 vlm_status tok_load_tokenizer_json(vlm_tokenizer *t, char *json, size_t len, const char *what);
-vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir);
+vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir, tok_json_file *config);
 
 /* Token text of id (added tokens first, then the model); NULL if unknown. */
 const char *tok_id_to_token(const vlm_tokenizer *t, int32_t id, size_t *len);

@@ -241,10 +241,21 @@ void bpe_vocab_discard(bpe_vocab_job *job) {
 /* ---- lexing the merges ---- */
 
 /* A merge as read, compactly: its two parts as offsets into the merges
- * list's JSON (which keeps them, unescaped in place where needed). */
+ * list's JSON (which keeps them, unescaped in place where needed), and its
+ * boundary key, found while the text is at hand. */
 typedef struct merge_entry {
     uint32_t a, b, alen, blen;
+    uint64_t seam;
 } merge_entry;
+
+/* The boundary key of a merge: the last character of its left part and
+ * the first of its right part (0 when a part is empty). */
+static uint64_t seam_key(const char *a, size_t alen, const char *b, size_t blen) {
+    if (!alen || !blen) return 0;
+    size_t last = alen - 1, first = utf8_len((unsigned char)b[0]);
+    while (last > 0 && ((unsigned char)a[last] & 0xC0) == 0x80) last--;
+    return bpe_boundary_key(bpe_char_bits(a + last, alen - last), bpe_char_bits(b, first < blen ? first : blen));
+}
 
 /* A merge's parts as text. */
 typedef struct merge_text {
@@ -275,7 +286,8 @@ static vlm_status part_grow(merge_part *l) {
 /* Store parts a and b (in the buffer lx reads) as e. */
 static vlm_status set_entry(const tj_lexer *lx, const char *a, size_t alen, const char *b, size_t blen, merge_entry *e) {
     if (alen > UINT32_MAX || blen > UINT32_MAX) return vlm_error(VLM_ERR_LIMIT, "model.merges: token too long");
-    *e = (merge_entry){(uint32_t)(a - lx->base), (uint32_t)(b - lx->base), (uint32_t)alen, (uint32_t)blen};
+    *e = (merge_entry){(uint32_t)(a - lx->base), (uint32_t)(b - lx->base), (uint32_t)alen, (uint32_t)blen,
+                       seam_key(a, alen, b, blen)};
     return VLM_OK;
 }
 
@@ -613,16 +625,6 @@ static void fill_partition(bpe_loading *L, size_t part) {
     }
 }
 
-/* The boundary key of a merge: the last character of its left part and
- * the first of its right part (0 when a part is empty). */
-static uint64_t seam_key(const merge_text *e) {
-    if (!e->alen || !e->blen) return 0;
-    size_t last = e->alen - 1, first = utf8_len((unsigned char)e->b[0]);
-    while (last > 0 && ((unsigned char)e->a[last] & 0xC0) == 0x80) last--;
-    return bpe_boundary_key(bpe_char_bits(e->a + last, e->alen - last),
-                            bpe_char_bits(e->b, first < e->blen ? first : e->blen));
-}
-
 /* The boundary set: the character pair at each merge's seam (few: 34k
  * for Gemma 3's 515k merges, so a repeat of the last key is skipped). */
 static vlm_status build_boundaries(bpe_loading *L) {
@@ -631,8 +633,7 @@ static vlm_status build_boundaries(bpe_loading *L) {
     merge_cursor c = cursor_at(L, 0);
     uint64_t previous = 0;
     for (size_t r = 0; !st && r < L->n_merges; r++) {
-        merge_text e = text_of(L, cursor_next(&c));
-        uint64_t key = seam_key(&e);
+        uint64_t key = cursor_next(&c)->seam;
         if (key && key != previous) st = boundary_put(m, key);
         previous = key;
     }

@@ -4,81 +4,12 @@
  * (tokenizer_config.json, special_tokens_map.json, added_tokens.json,
  * generation_config.json) for special tokens, clean-up and BOS/EOS rules.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "text/tokenizer.h"
-
-#define MAX_FILE_BYTES ((size_t)1 << 30)
-#define MAP_MIN_BYTES ((size_t)1 << 20) /* smaller files are simply read */
-
-/* Read dir/name; *buf NULL (and VLM_OK) when the file does not exist. */
-static vlm_status read_file(const char *dir, const char *name, char **buf, size_t *len) {
-    *buf = NULL;
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-        return vlm_error(VLM_ERR_INVALID_ARGUMENT, "path too long: %s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return VLM_OK;
-    vlm_status st = VLM_OK;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) st = vlm_error(VLM_ERR_IO, "%s: cannot read", path);
-    else if ((size_t)n > MAX_FILE_BYTES) st = vlm_error(VLM_ERR_LIMIT, "%s: larger than 1 GiB", path);
-    else if (!(*buf = vlm_malloc((size_t)n + 1))) st = VLM_ERR_OUT_OF_MEMORY;
-    else if (fread(*buf, 1, (size_t)n, f) != (size_t)n) st = vlm_error(VLM_ERR_IO, "%s: short read", path);
-    fclose(f);
-    if (st) {
-        free(*buf);
-        *buf = NULL;
-        return st;
-    }
-    (*buf)[n] = 0;
-    *len = (size_t)n;
-    return VLM_OK;
-}
-
-/* tokenizer.json, mapped copy-on-write when large: Gemma 3's 33 MB are
- * then read straight from the page cache (no copy, no page faults for a
- * fresh buffer), and only the pages the parser writes to (strings it
- * unescapes or NUL-terminates in place) are copied. */
-typedef struct json_file {
-    char *data;
-    size_t len;
-    bool mapped;
-} json_file;
-
-static vlm_status open_json(const char *dir, const char *name, json_file *f) {
-    *f = (json_file){NULL, 0, false};
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-        return vlm_error(VLM_ERR_INVALID_ARGUMENT, "path too long: %s/%s", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return vlm_error(VLM_ERR_IO, "%s: cannot open", path);
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (size_t)sb.st_size >= MAP_MIN_BYTES &&
-        (size_t)sb.st_size <= MAX_FILE_BYTES) {
-        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-        if (m != MAP_FAILED) *f = (json_file){m, (size_t)sb.st_size, true};
-    }
-    close(fd);
-    if (f->data) return VLM_OK;
-    vlm_status st = read_file(dir, name, &f->data, &f->len);
-    if (!st && !f->data) st = vlm_error(VLM_ERR_IO, "%s: cannot open", path);
-    return st;
-}
-
-static void close_json(json_file *f) {
-    if (f->mapped) munmap(f->data, f->len);
-    else free(f->data);
-    f->data = NULL;
-}
 
 /* ---- tokenizer.json ---- */
 
@@ -235,20 +166,20 @@ static vlm_status apply_config(vlm_tokenizer *t, const tj_node *cfg) {
     return collect_named(t, cfg);
 }
 
-/* Parse a small side file with the same reader; calls fn(t, root). */
+/* Apply fn to a side file's root object (nothing when it is absent). */
+static vlm_status apply_file(vlm_tokenizer *t, tok_json_file *f, vlm_status (*fn)(vlm_tokenizer *, const tj_node *)) {
+    vlm_status st = tok_json_file_wait(f);
+    if (st || !f->doc.root) return st;
+    return f->doc.root->type == TJ_OBJECT ? fn(t, f->doc.root) : vlm_error(VLM_ERR_FORMAT, "%s: not an object", f->name);
+}
+
+/* Read and apply one side file. */
 static vlm_status with_json_file(vlm_tokenizer *t, const char *dir, const char *name,
                                  vlm_status (*fn)(vlm_tokenizer *, const tj_node *)) {
-    char *buf;
-    size_t len;
-    vlm_status st = read_file(dir, name, &buf, &len);
-    if (st || !buf) return st;
-    tj_doc doc;
-    st = tj_parse(buf, len, NULL, name, &doc);
-    if (!st) {
-        st = doc.root->type == TJ_OBJECT ? fn(t, doc.root) : vlm_error(VLM_ERR_FORMAT, "%s: not an object", name);
-        tj_free(&doc);
-    }
-    free(buf);
+    tok_json_file f;
+    tok_json_file_init(&f, dir, name);
+    vlm_status st = apply_file(t, &f, fn);
+    tok_json_file_free(&f);
     return st;
 }
 
@@ -299,9 +230,9 @@ static size_t count_vocab(const vlm_tokenizer *t) {
     return n;
 }
 
-vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir) {
+vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir, tok_json_file *config) {
     vlm_status st = tok_added_build(&t->added, NULL); /* id index for lookups below */
-    if (!st) st = with_json_file(t, dir, "tokenizer_config.json", apply_config);
+    if (!st) st = apply_file(t, config, apply_config);
     if (!st) st = with_json_file(t, dir, "special_tokens_map.json", apply_special_tokens_map);
     if (!st) st = with_json_file(t, dir, "added_tokens.json", apply_added_tokens_json);
     if (!st) {
@@ -318,21 +249,23 @@ vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir) {
 vlm_status vlm_tokenizer_load(const char *dir, vlm_tokenizer **out) {
     if (!dir || !out) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "vlm_tokenizer_load: NULL argument");
     *out = NULL;
-    json_file json;
-    vlm_status st = open_json(dir, "tokenizer.json", &json);
-    if (st) return st;
-    vlm_tokenizer *t = vlm_calloc(1, sizeof *t);
-    if (!t) {
-        close_json(&json);
-        return VLM_ERR_OUT_OF_MEMORY;
+    tok_json_file config; /* 1 MB for Gemma 3 (chat template, 6k added tokens): parsed meanwhile */
+    tok_json_file_init(&config, dir, "tokenizer_config.json");
+    tok_json_file_start(&config);
+    tok_mapped_file json;
+    vlm_status st = tok_map_file(dir, "tokenizer.json", &json);
+    vlm_tokenizer *t = st ? NULL : vlm_calloc(1, sizeof *t);
+    if (!st && !t) st = VLM_ERR_OUT_OF_MEMORY;
+    if (!st) {
+        t->bos_id = t->eos_id = t->pad_id = t->unk_id = -1;
+        st = tok_load_tokenizer_json(t, json.data, json.len, "tokenizer.json");
     }
-    t->bos_id = t->eos_id = t->pad_id = t->unk_id = -1;
-    st = tok_load_tokenizer_json(t, json.data, json.len, "tokenizer.json");
-    close_json(&json);
-    if (!st) st = tok_load_config_files(t, dir);
+    tok_unmap_file(&json);
+    if (!st) st = tok_load_config_files(t, dir, &config);
+    tok_json_file_free(&config);
     if (st) {
         vlm_tokenizer_free(t);
-        return vlm_error_prefix(st, "loading tokenizer from %s", dir);
+        return t ? vlm_error_prefix(st, "loading tokenizer from %s", dir) : st;
     }
     *out = t;
     return VLM_OK;

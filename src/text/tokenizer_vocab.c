@@ -75,12 +75,21 @@ static size_t slots_for(size_t n) {
     return slots;
 }
 
+#define EXPECTED_TOKEN_BYTES 12 /* pool bytes reserved per expected token */
+
 vlm_status tok_vocab_init(tok_vocab *v, size_t expected) {
     memset(v, 0, sizeof *v);
     size_t slots = slots_for(expected);
     v->slots = tok_table_alloc(slots, sizeof *v->slots);
     if (!v->slots) return VLM_ERR_OUT_OF_MEMORY;
     v->mask = slots - 1;
+    /* the span array and the pool sized ahead: no copying growth (and
+     * few page faults) while a large vocabulary is read */
+    for (v->n_ids = 256; v->n_ids < expected; v->n_ids *= 2) {}
+    v->pool.cap = v->n_ids * EXPECTED_TOKEN_BYTES;
+    if (!(v->span = tok_big_alloc(v->n_ids, sizeof *v->span)) || !(v->pool.data = tok_big_alloc(v->pool.cap, 1)))
+        return VLM_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < v->n_ids; i++) v->span[i].off = NO_TOKEN;
     return VLM_OK;
 }
 
@@ -128,24 +137,38 @@ int32_t tok_vocab_find2(const tok_vocab *v, const char *a, size_t alen, const ch
     return (int32_t)v->slots[probe(v, q.hash, q.prefix, a, alen, b, blen)].id1 - 1;
 }
 
+/* The id of a token of at most TOK_SLOT_PREFIX bytes, settled in the
+ * slots alone. */
+static int32_t find_short(const tok_vocab *v, size_t i, size_t len, uint64_t prefix) {
+    for (;; i = (i + 1) & v->mask) {
+        const tok_slot *s = &v->slots[i];
+        if (!s->id1 || slot_matches(s, len, prefix)) return (int32_t)s->id1 - 1;
+    }
+}
+
 void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n) {
+    size_t long_ones = 0;
     for (size_t k = 0; k < n; k++) { /* fetch the home slot */
         q[k].slot = q[k].hash & v->mask;
         __builtin_prefetch(&v->slots[q[k].slot]);
+        long_ones += q[k].alen + q[k].blen > TOK_SLOT_PREFIX;
     }
-    for (size_t k = 0; k < n; k++) { /* a long token's first candidate: fetch its span */
-        size_t len = q[k].alen + q[k].blen;
+    for (size_t k = 0; long_ones && k < n; k++) { /* a long token's first candidate: fetch its span */
+        size_t len = q[k].alen + q[k].blen, i = q[k].slot;
         if (len <= TOK_SLOT_PREFIX) continue;
-        size_t i = q[k].slot;
         while (v->slots[i].id1 && !slot_matches(&v->slots[i], len, q[k].prefix)) i = (i + 1) & v->mask;
-        q[k].slot = i;
         if (v->slots[i].id1) __builtin_prefetch(&v->span[v->slots[i].id1 - 1]);
+        q[k].candidate = i;
     }
-    for (size_t k = 0; k < n; k++) /* and its string */
-        if (q[k].alen + q[k].blen > TOK_SLOT_PREFIX && v->slots[q[k].slot].id1)
-            __builtin_prefetch(v->pool.data + v->span[v->slots[q[k].slot].id1 - 1].off);
-    for (size_t k = 0; k < n; k++) /* the exact probe, now from cache */
-        q[k].id = (int32_t)v->slots[probe(v, q[k].hash, q[k].prefix, q[k].a, q[k].alen, q[k].b, q[k].blen)].id1 - 1;
+    for (size_t k = 0; long_ones && k < n; k++) /* and its string */
+        if (q[k].alen + q[k].blen > TOK_SLOT_PREFIX && v->slots[q[k].candidate].id1)
+            __builtin_prefetch(v->pool.data + v->span[v->slots[q[k].candidate].id1 - 1].off);
+    for (size_t k = 0; k < n; k++) { /* now from cache */
+        size_t len = q[k].alen + q[k].blen;
+        q[k].id = len <= TOK_SLOT_PREFIX
+                      ? find_short(v, q[k].slot, len, q[k].prefix)
+                      : (int32_t)v->slots[probe(v, q[k].hash, q[k].prefix, q[k].a, q[k].alen, q[k].b, q[k].blen)].id1 - 1;
+    }
 }
 
 static tok_slot slot_of(const tok_vocab *v, int32_t id) {
