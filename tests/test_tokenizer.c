@@ -10,6 +10,7 @@
  * fixtures/tokenizers/<name>/ and unpacked into a temporary folder.
  */
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,6 +596,113 @@ static void test_long_merges(void) {
         }
 }
 
+/* ---- generated tokenizer.json files ---- */
+
+/* A growing text for building JSON. */
+typedef struct json_text {
+    char *p;
+    size_t n, cap;
+} json_text;
+
+static void put(json_text *t, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0) return;
+    if (t->n + (size_t)need + 1 > t->cap) {
+        size_t cap = (t->n + (size_t)need + 1) * 2;
+        char *p = realloc(t->p, cap);
+        if (!p) return;
+        t->p = p;
+        t->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->p + t->n, t->cap - t->n, fmt, ap);
+    va_end(ap);
+    t->n += (size_t)need;
+}
+
+/* Id of the one token text encodes to, -1 when it is not one token. */
+static int32_t single_id(const vlm_tokenizer *tok, const char *text) {
+    int32_t *ids;
+    size_t n;
+    if (vlm_tokenizer_encode(tok, text, strlen(text), false, &ids, &n) != VLM_OK) return -2;
+    int32_t id = n == 1 ? ids[0] : -1;
+    vlm_free(ids);
+    return id;
+}
+
+/* The lazy-member scan reads 64-byte blocks: escaped quotes, backslash
+ * runs and brackets inside strings at every offset (across block ends),
+ * a merges list long enough to be read in parts, pretty-printed merges
+ * with escaped ones among them (the learned layout gives way to the full
+ * lexer) and a member after the merges. */
+static void test_json_block_edges(void) {
+    if (!unpack("qwen3")) return; /* makes tmp_root */
+    json_text t = {0};
+    put(&t, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2, \"\\\"\": 3, \"\\\\\": 4, "
+            "\"\\\"\\\\\": 5");
+    for (int k = 0; k < 140; k++) put(&t, ", \"%.*s\\\"]}[{\\\\\": %d", k, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 6 + k);
+    put(&t, "},\n    \"merges\": [");
+    for (int i = 0; i < 6000; i++)
+        put(&t, "%s\n      [\n        \"%s\",\n        \"%s\"\n      ]", i ? "," : "", i % 777 == 5 ? "\\\"" : "a",
+            i % 777 == 5 ? "\\\\" : "b");
+    put(&t, "\n    ]\n  },\n  \"x\": [\"]\", \"\\\\\", \"{\\\"\"]\n}\n");
+    vlm_tokenizer *tok;
+    CHECK_OK(load_text(t.p, t.n, &tok));
+    if (tok) {
+        char token[200];
+        for (int k = 0; k < 140; k++) {
+            snprintf(token, sizeof token, "%.*s\"]}[{\\", k, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            CHECKF(vlm_tokenizer_token_to_id(tok, token) == 6 + k, "token of %d x", k);
+        }
+        CHECK(single_id(tok, "ab") == 2);
+        CHECK(single_id(tok, "\"\\") == 5);
+    }
+    vlm_tokenizer_free(tok);
+    free(t.p);
+}
+
+/* Merges resolve to the right ids whether or not the merged tokens follow
+ * the merge order (the loader guesses the next merged id and checks it):
+ * 676 two-letter tokens, the first 300 in merge order, the rest shuffled;
+ * merges in both forms; vocabulary entries laid out unevenly. */
+static void test_merge_ids_any_order(void) {
+    if (!unpack("qwen3")) return; /* makes tmp_root */
+    enum { LETTERS = 26, PAIRS = LETTERS * LETTERS, IN_ORDER = 300 };
+    int32_t id[PAIRS];
+    for (int i = 0; i < PAIRS; i++) id[i] = LETTERS + i;
+    uint32_t r = 12345;
+    for (int i = PAIRS - 1; i > IN_ORDER; i--) { /* Fisher-Yates over the tail */
+        r = r * 1103515245u + 12345u;
+        int j = IN_ORDER + (int)((r >> 8) % (uint32_t)(i - IN_ORDER + 1));
+        int32_t x = id[i];
+        id[i] = id[j];
+        id[j] = x;
+    }
+    static const char *const gaps[] = {", ", ",\n    ", ",", " ,\t"};
+    json_text t = {0};
+    put(&t, "{\"model\": {\"type\": \"BPE\", \"vocab\": {");
+    for (int c = 0; c < LETTERS; c++) put(&t, "%s\"%c\": %d", c ? gaps[c / 9 % 4] : "", 'a' + c, c);
+    for (int i = 0; i < PAIRS; i++) put(&t, "%s\"%c%c\": %d", gaps[i / 100 % 4], 'a' + i / LETTERS, 'a' + i % LETTERS, id[i]);
+    put(&t, "}, \"merges\": [");
+    for (int i = 0; i < PAIRS; i++) {
+        char a = (char)('a' + i / LETTERS), b = (char)('a' + i % LETTERS);
+        if (i / 50 % 2) put(&t, "%s\n  \"%c %c\"", i ? "," : "", a, b);
+        else put(&t, "%s\n  [\"%c\", \"%c\"]", i ? "," : "", a, b);
+    }
+    put(&t, "]}}");
+    vlm_tokenizer *tok;
+    CHECK_OK(load_text(t.p, t.n, &tok));
+    for (int i = 0; tok && i < PAIRS; i++) {
+        char word[3] = {(char)('a' + i / LETTERS), (char)('a' + i % LETTERS), 0};
+        CHECKF(single_id(tok, word) == id[i], "%s: %d, not %d", word, single_id(tok, word), id[i]);
+    }
+    vlm_tokenizer_free(tok);
+    free(t.p);
+}
+
 static void cleanup(void) {
     for (size_t i = 0; i < MAX_LOADED && loaded[i].name; i++) {
         vlm_tokenizer_free(loaded[i].tok);
@@ -623,5 +731,7 @@ void run_tests(void) {
     RUN(test_broken_files);
     RUN(test_json_scanning);
     RUN(test_long_merges);
+    RUN(test_json_block_edges);
+    RUN(test_merge_ids_any_order);
     cleanup();
 }
