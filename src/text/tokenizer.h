@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -105,8 +106,10 @@ static inline const char *tok_piece_str(const tok_pieces *p, size_t i) {
 
 /* ---- vocabulary: token string <-> id ---- */
 
+#define TOK_NO_TOKEN UINT32_MAX
+
 typedef struct tok_span {
-    uint32_t off, len; /* a token's place in the pool; off UINT32_MAX = no token */
+    uint32_t off, len; /* a token's place in the pool; off TOK_NO_TOKEN = no token */
 } tok_span;
 
 #define TOK_SLOT_PREFIX 8 /* token bytes a vocabulary slot holds */
@@ -156,10 +159,57 @@ void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n);
 static inline void tok_vocab_prefetch(const tok_vocab *v, uint64_t hash) {
     __builtin_prefetch(&v->slots[hash & v->mask]);
 }
+/* The first n <= 8 bytes at s as a little-endian word, zero-padded,
+ * without reading past s + n. */
+static inline uint64_t tok_load_bytes(const char *s, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n >= 4) { /* two overlapping 4-byte loads */
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return lo | (uint64_t)hi << 8 * (n - 4);
+    }
+    if (n == 0) return 0;
+    const unsigned char *u = (const unsigned char *)s;
+    return u[0] | (uint64_t)u[n / 2] << 8 * (n / 2) | (uint64_t)u[n - 1] << 8 * (n - 1);
+#else
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << 8 * i;
+    return w;
+#endif
+}
+
+/* The first 8 bytes of a + b, zero-padded (as a slot keeps them). */
+static inline uint64_t tok_prefix2(const char *a, size_t alen, const char *b, size_t blen) {
+    if (alen >= TOK_SLOT_PREFIX) return tok_load_bytes(a, TOK_SLOT_PREFIX);
+    uint64_t w = tok_load_bytes(a, alen);
+    size_t rest = TOK_SLOT_PREFIX - alen;
+    return blen ? w | tok_load_bytes(b, blen < rest ? blen : rest) << 8 * alen : w;
+}
+
+/* Whether token id (one that exists) is a + b. */
+static inline bool tok_same_token(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b,
+                                  size_t blen) {
+    tok_span sp = v->span[id];
+    if (sp.len != alen + blen) return false;
+    const char *t = v->pool.data + sp.off;
+    if (sp.len <= TOK_SLOT_PREFIX) return tok_load_bytes(t, sp.len) == tok_prefix2(a, alen, b, blen);
+    return memcmp(t, a, alen) == 0 && memcmp(t + alen, b, blen) == 0;
+}
+
 /* Whether token id is the concatenation a + b. */
-bool tok_vocab_is(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b, size_t blen);
+static inline bool tok_vocab_is(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b,
+                                size_t blen) {
+    return id >= 0 && (size_t)id < v->n_ids && v->span[id].off != TOK_NO_TOKEN &&
+           tok_same_token(v, id, a, alen, b, blen);
+}
+
 /* Token string of id or NULL. */
-const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len);
+static inline const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len) {
+    if (id < 0 || (size_t)id >= v->n_ids || v->span[id].off == TOK_NO_TOKEN) return NULL;
+    if (len) *len = v->span[id].len;
+    return v->pool.data + v->span[id].off;
+}
 
 /* ---- patterns: a literal string or a regex (Split, Replace) ---- */
 

@@ -14,40 +14,11 @@
 #include "core/error.h"
 #include "text/tokenizer.h"
 
-#define NO_TOKEN UINT32_MAX
 
 uint64_t tok_hash_bytes(uint64_t h, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001B3ULL;
     return h;
-}
-
-/* The first n <= 8 bytes at s as a little-endian word, zero-padded,
- * without reading past s + n. */
-static uint64_t load_bytes(const char *s, size_t n) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (n >= 4) { /* two overlapping 4-byte loads */
-        uint32_t lo, hi;
-        memcpy(&lo, s, 4);
-        memcpy(&hi, s + n - 4, 4);
-        return lo | (uint64_t)hi << 8 * (n - 4);
-    }
-    if (n == 0) return 0;
-    const unsigned char *u = (const unsigned char *)s;
-    return u[0] | (uint64_t)u[n / 2] << 8 * (n / 2) | (uint64_t)u[n - 1] << 8 * (n - 1);
-#else
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << 8 * i;
-    return w;
-#endif
-}
-
-/* The first 8 bytes of a + b, zero-padded (as a slot keeps them). */
-static uint64_t prefix2(const char *a, size_t alen, const char *b, size_t blen) {
-    if (alen >= TOK_SLOT_PREFIX) return load_bytes(a, TOK_SLOT_PREFIX);
-    uint64_t w = load_bytes(a, alen);
-    size_t rest = TOK_SLOT_PREFIX - alen;
-    return blen ? w | load_bytes(b, blen < rest ? blen : rest) << 8 * alen : w;
 }
 
 /* A token of at most 8 bytes is hashed from its slot fields (one word),
@@ -59,11 +30,11 @@ static uint64_t hash_of(const char *a, size_t alen, const char *b, size_t blen, 
 }
 
 uint64_t tok_vocab_hash2(const char *a, size_t alen, const char *b, size_t blen) {
-    return hash_of(a, alen, b, blen, prefix2(a, alen, b, blen));
+    return hash_of(a, alen, b, blen, tok_prefix2(a, alen, b, blen));
 }
 
 tok_lookup tok_vocab_query(const char *a, size_t alen, const char *b, size_t blen) {
-    uint64_t prefix = prefix2(a, alen, b, blen);
+    uint64_t prefix = tok_prefix2(a, alen, b, blen);
     return (tok_lookup){.a = a, .alen = alen, .b = b, .blen = blen, .prefix = prefix,
                         .hash = hash_of(a, alen, b, blen, prefix)};
 }
@@ -89,7 +60,7 @@ vlm_status tok_vocab_init(tok_vocab *v, size_t expected) {
     v->pool.cap = v->n_ids * EXPECTED_TOKEN_BYTES;
     if (!(v->span = tok_big_alloc(v->n_ids, sizeof *v->span)) || !(v->pool.data = tok_big_alloc(v->pool.cap, 1)))
         return VLM_ERR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < v->n_ids; i++) v->span[i].off = NO_TOKEN;
+    for (size_t i = 0; i < v->n_ids; i++) v->span[i].off = TOK_NO_TOKEN;
     return VLM_OK;
 }
 
@@ -98,18 +69,6 @@ void tok_vocab_free(tok_vocab *v) {
     free(v->span);
     free(v->slots);
     memset(v, 0, sizeof *v);
-}
-
-static bool same_token(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b, size_t blen) {
-    tok_span sp = v->span[id];
-    if (sp.len != alen + blen) return false;
-    const char *t = v->pool.data + sp.off;
-    if (sp.len <= TOK_SLOT_PREFIX) return load_bytes(t, sp.len) == prefix2(a, alen, b, blen);
-    return memcmp(t, a, alen) == 0 && memcmp(t + alen, b, blen) == 0;
-}
-
-bool tok_vocab_is(const tok_vocab *v, int32_t id, const char *a, size_t alen, const char *b, size_t blen) {
-    return id >= 0 && (size_t)id < v->n_ids && v->span[id].off != NO_TOKEN && same_token(v, id, a, alen, b, blen);
 }
 
 /* Whether a slot's length and first bytes match the query's: the whole
@@ -126,7 +85,7 @@ static size_t probe(const tok_vocab *v, uint64_t h, uint64_t prefix, const char 
     for (size_t i = h & v->mask;; i = (i + 1) & v->mask) {
         const tok_slot *s = &v->slots[i];
         if (!s->id1 || (slot_matches(s, len, prefix) &&
-                        (len <= TOK_SLOT_PREFIX || same_token(v, (int32_t)s->id1 - 1, a, alen, b, blen))))
+                        (len <= TOK_SLOT_PREFIX || tok_same_token(v, (int32_t)s->id1 - 1, a, alen, b, blen))))
             return i;
     }
 }
@@ -174,7 +133,7 @@ void tok_vocab_find_batch(const tok_vocab *v, tok_lookup *q, size_t n) {
 static tok_slot slot_of(const tok_vocab *v, int32_t id) {
     tok_span sp = v->span[id];
     const char *t = v->pool.data + sp.off;
-    return (tok_slot){(uint32_t)id + 1, sp.len, prefix2(t, sp.len, "", 0)};
+    return (tok_slot){(uint32_t)id + 1, sp.len, tok_prefix2(t, sp.len, "", 0)};
 }
 
 static vlm_status grow_slots(tok_vocab *v) {
@@ -183,7 +142,7 @@ static vlm_status grow_slots(tok_vocab *v) {
     if (!slots) return VLM_ERR_OUT_OF_MEMORY;
     for (size_t id = 0; id < v->n_ids; id++) {
         tok_span sp = v->span[id];
-        if (sp.off == NO_TOKEN) continue;
+        if (sp.off == TOK_NO_TOKEN) continue;
         size_t i = tok_vocab_hash2(v->pool.data + sp.off, sp.len, "", 0) & (n - 1);
         while (slots[i].id1) i = (i + 1) & (n - 1);
         slots[i] = slot_of(v, (int32_t)id);
@@ -200,14 +159,14 @@ static vlm_status ensure_id(tok_vocab *v, size_t id) {
     while (n <= id) n *= 2;
     tok_span *sp = vlm_realloc(v->span, n * sizeof *sp);
     if (!sp) return VLM_ERR_OUT_OF_MEMORY;
-    for (size_t i = v->n_ids; i < n; i++) sp[i].off = NO_TOKEN;
+    for (size_t i = v->n_ids; i < n; i++) sp[i].off = TOK_NO_TOKEN;
     v->span = sp;
     v->n_ids = n;
     return VLM_OK;
 }
 
 static vlm_status pool_append(tok_vocab *v, const char *s, size_t len, uint32_t *off) {
-    if (v->pool.len + len + 1 >= NO_TOKEN) return vlm_error(VLM_ERR_LIMIT, "vocabulary strings exceed 4 GiB");
+    if (v->pool.len + len + 1 >= TOK_NO_TOKEN) return vlm_error(VLM_ERR_LIMIT, "vocabulary strings exceed 4 GiB");
     size_t start = v->pool.len;
     vlm_status st = tok_buf_append(&v->pool, s, len);
     if (st) return st;
@@ -221,17 +180,17 @@ vlm_status tok_vocab_add(tok_vocab *v, const char *s, size_t len, int32_t id) {
 }
 
 vlm_status tok_vocab_add_hashed(tok_vocab *v, const char *s, size_t len, int32_t id, uint64_t h) {
-    uint64_t prefix = prefix2(s, len, "", 0);
+    uint64_t prefix = tok_prefix2(s, len, "", 0);
     if (id < 0 || id >= INT32_MAX / 2) return vlm_error(VLM_ERR_FORMAT, "token id %d out of range", id);
     vlm_status st = ensure_id(v, (size_t)id);
     if (st) return st;
-    if (v->span[id].off != NO_TOKEN) return vlm_error(VLM_ERR_FORMAT, "token id %d assigned twice", id);
+    if (v->span[id].off != TOK_NO_TOKEN) return vlm_error(VLM_ERR_FORMAT, "token id %d assigned twice", id);
     if ((v->n_tokens + 1) * 8 > (v->mask + 1) * 5 && (st = grow_slots(v))) return st;
     uint32_t off = 0;
     if ((st = pool_append(v, s, len, &off))) return st;
     size_t i = probe(v, h, prefix, s, len, "", 0);
     if (v->slots[i].id1) /* a repeated string: the later id wins, the earlier loses its string */
-        v->span[v->slots[i].id1 - 1].off = NO_TOKEN;
+        v->span[v->slots[i].id1 - 1].off = TOK_NO_TOKEN;
     else
         v->n_tokens++;
     v->span[id] = (tok_span){off, (uint32_t)len};
@@ -239,8 +198,3 @@ vlm_status tok_vocab_add_hashed(tok_vocab *v, const char *s, size_t len, int32_t
     return VLM_OK;
 }
 
-const char *tok_vocab_token(const tok_vocab *v, int32_t id, size_t *len) {
-    if (id < 0 || (size_t)id >= v->n_ids || v->span[id].off == NO_TOKEN) return NULL;
-    if (len) *len = v->span[id].len;
-    return v->pool.data + v->span[id].off;
-}
