@@ -301,27 +301,22 @@ vlm_status tok_parse_prepend_scheme(const tj_node *node, tok_prepend_scheme *out
 /* ---- BPE model ---- */
 
 typedef struct bpe_merge {
-    uint64_t key;      /* (left id << 32 | right id) + 1, 0 = empty slot */
-    uint32_t rank;
-    int32_t merged;
+    uint64_t key;   /* (left id << 32 | right id) + 1, 0 = empty slot */
+    uint64_t value; /* rank << 32 | merged id (the loader sets both words
+                     * with compare-and-swap, from several threads) */
 } bpe_merge;
 
-/* Open addressing over BPE_MERGE_PARTS partitions (probing wraps within
- * a slot's partition, so that the loader fills them in parallel), or one
- * partition when part_mask == mask. */
-#define BPE_MERGE_PARTS 4
+/* Open addressing, linear probing. */
 typedef struct bpe_merge_map {
     bpe_merge *slots;
-    size_t mask, part_mask;
+    size_t mask;
 } bpe_merge_map;
 
 static inline uint64_t bpe_merge_key(int32_t left, int32_t right) {
     return ((uint64_t)(uint32_t)left << 32 | (uint32_t)right) + 1;
 }
 static inline size_t bpe_merge_slot(const bpe_merge_map *mm, uint64_t key) { return tok_mix64(key) & mm->mask; }
-static inline size_t bpe_merge_next(const bpe_merge_map *mm, size_t i) {
-    return (i & ~mm->part_mask) | ((i + 1) & mm->part_mask);
-}
+static inline size_t bpe_merge_next(const bpe_merge_map *mm, size_t i) { return (i + 1) & mm->mask; }
 /* A UTF-8 character (len <= 4 bytes at c) as a number, its bytes in
  * order: one half of a boundary set key. */
 static inline uint32_t bpe_char_bits(const char *c, size_t len) {

@@ -39,8 +39,8 @@ static inline uint32_t merges_get(const bpe_merge_map *mm, int32_t a, int32_t b,
     for (size_t i = bpe_merge_slot(mm, key);; i = bpe_merge_next(mm, i)) {
         const bpe_merge *e = &mm->slots[i];
         if (e->key == key) {
-            *merged = e->merged;
-            return e->rank;
+            *merged = (int32_t)(uint32_t)e->value;
+            return (uint32_t)(e->value >> 32);
         }
         if (!e->key) return NO_RANK;
     }

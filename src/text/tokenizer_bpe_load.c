@@ -4,15 +4,16 @@
  * merged id), and the boundary set (see bpe_model).
  *
  * Gemma 3 has 262k tokens and 515k merges in 32 MB of JSON, so the work
- * is spread over the cores in three steps of parallel tasks:
- *   1. the vocabulary is read while the merges list is lexed in parts
- *      (split points found by the JSON skip pass);
+ * is spread over the cores in two steps of parallel tasks:
+ *   1. the merges list is lexed in parts (split points found by the JSON
+ *      skip pass) while the vocabulary is read (on its own thread, started
+ *      during the parse: see bpe_vocab_job);
  *   2. the merges are resolved to vocabulary ids in ranges (the merged
  *      token first tried at the previous merge's id or the next one, as
  *      merge lists usually follow the vocabulary, then looked up by hash,
- *      in prefetched batches), while the boundary set is built from the
- *      merges' text;
- *   3. the merge map is filled, one task per slot partition.
+ *      in prefetched batches) and entered into the merge map, which the
+ *      ranges share (slots claimed by compare-and-swap), while the
+ *      boundary set is built from the merges' text.
  * Error messages of a task travel back as text (they are per thread).
  */
 #include <stdatomic.h>
@@ -40,7 +41,6 @@ static vlm_status merges_init(bpe_merge_map *mm, size_t expected) {
     mm->slots = tok_table_alloc(n, sizeof *mm->slots);
     if (!mm->slots) return VLM_ERR_OUT_OF_MEMORY;
     mm->mask = n - 1;
-    mm->part_mask = n / BPE_MERGE_PARTS - 1;
     return VLM_OK;
 }
 
@@ -457,13 +457,6 @@ static vlm_status run_tasks(task_queue *q) {
     return VLM_OK;
 }
 
-/* A merge resolved to ids, ready for the merge map. */
-typedef struct resolved_merge {
-    uint64_t key;   /* bpe_merge_key(left, right); 0 when a part is not in the vocabulary */
-    int32_t merged; /* -1 when not in the vocabulary */
-    uint32_t home;  /* the key's home slot in the merge map */
-} resolved_merge;
-
 typedef struct bpe_loading {
     bpe_model *m;
     const tj_node *vocab, *merges;
@@ -471,8 +464,8 @@ typedef struct bpe_loading {
     merge_entry *entries; /* the parts' slices */
     merge_part parts[TJ_MAX_SPLITS + 1];
     size_t n_parts, n_merges, n_ranges;
-    resolved_merge *resolved; /* per merge, in rank order */
-    bool crowded[BPE_MERGE_PARTS]; /* a partition of the merge map filled up */
+    size_t first_unknown[MAX_TASKS]; /* per resolve range: the first merge with a part or
+                                      * result not in the vocabulary (SIZE_MAX: none) */
 } bpe_loading;
 
 static merge_text text_of(const bpe_loading *L, const merge_entry *e) {
@@ -501,7 +494,7 @@ static vlm_status read_task(void *ctx, size_t task) {
     return read_merge_part(L->m, L->merges, task, &L->parts[task]);
 }
 
-/* ---- step 2: resolving merges to ids ---- */
+/* ---- step 2: resolving merges, the merge map and the boundary set ---- */
 
 /* Walks the merges in rank order across the parts. */
 typedef struct merge_cursor {
@@ -534,19 +527,45 @@ static int32_t guess_merged(const tok_vocab *v, const merge_text *e, size_t skip
 }
 
 
-/* Resolve merges [begin, end) in prefetched batches. Merge lists usually
- * follow the vocabulary, so the merged token is first guessed from the
- * previous one; where guesses keep failing (more than 1 in 8 of a batch)
- * the next batch looks it up with the parts. Read-only on the vocabulary. */
-static void resolve_merges(bpe_loading *L, int64_t begin, int64_t end) {
+/* Enter a merge into the map, shared with other threads: a slot is
+ * claimed with compare-and-swap, and a repeated pair keeps the later
+ * (higher) rank, like a HashMap collected in list order, whichever thread
+ * gets there first. The map is sized for every merge, so never full. */
+static void merges_put(bpe_merge_map *mm, uint64_t key, uint32_t rank, int32_t merged) {
+    uint64_t value = (uint64_t)rank << 32 | (uint32_t)merged;
+    for (size_t i = bpe_merge_slot(mm, key);; i = bpe_merge_next(mm, i)) {
+        bpe_merge *slot = &mm->slots[i];
+        uint64_t k = __atomic_load_n(&slot->key, __ATOMIC_RELAXED);
+        if (!k && !__atomic_compare_exchange_n(&slot->key, &k, key, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            k = __atomic_load_n(&slot->key, __ATOMIC_RELAXED); /* claimed meanwhile */
+        else if (!k)
+            k = key;
+        if (k != key) continue;
+        uint64_t old = __atomic_load_n(&slot->value, __ATOMIC_RELAXED);
+        while ((!old || old >> 32 < rank) &&
+               !__atomic_compare_exchange_n(&slot->value, &old, value, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        }
+        return;
+    }
+}
+
+/* Resolve merges [begin, end) in prefetched batches and enter them into
+ * the merge map. Merge lists usually follow the vocabulary, so the merged
+ * token is first guessed from the previous one; where guesses keep failing
+ * (more than 1 in 8 of a batch) the next batch looks it up with the parts.
+ * Returns the first merge with a part or result not in the vocabulary
+ * (SIZE_MAX: none). */
+static size_t resolve_merges(bpe_loading *L, int64_t begin, int64_t end) {
     const tok_vocab *v = &L->m->vocab;
-    const bpe_merge_map *mm = &L->m->merges;
-    size_t skip = L->m->subword_prefix ? strlen(L->m->subword_prefix) : 0;
+    bpe_merge_map *mm = &L->m->merges;
+    size_t skip = L->m->subword_prefix ? strlen(L->m->subword_prefix) : 0, unknown = SIZE_MAX;
     bool guessing = true;
     int32_t previous = -1;
     merge_cursor c = cursor_at(L, (size_t)begin);
     tok_lookup q[3 * MERGE_BATCH];
     merge_text e[MERGE_BATCH];
+    uint64_t key[MERGE_BATCH];
+    int32_t merged[MERGE_BATCH];
     for (int64_t k0 = begin; k0 < end; k0 += MERGE_BATCH) {
         size_t n = (size_t)(end - k0) < MERGE_BATCH ? (size_t)(end - k0) : MERGE_BATCH, per = guessing ? 2 : 3;
         for (size_t i = 0; i < n; i++) {
@@ -558,28 +577,25 @@ static void resolve_merges(bpe_loading *L, int64_t begin, int64_t end) {
         tok_vocab_find_batch(v, q, per * n);
         size_t misses = 0;
         for (size_t i = 0; i < n; i++) {
-            resolved_merge *out = &L->resolved[k0 + (int64_t)i];
-            int32_t left = q[per * i].id, right = q[per * i + 1].id;
-            int32_t merged = guess_merged(v, &e[i], skip, previous);
-            misses += merged < 0;
-            if (!guessing) merged = q[per * i + 2].id;
-            else if (merged < 0) merged = tok_vocab_find2(v, e[i].a, e[i].alen, e[i].b + skip, e[i].blen - skip);
-            out->merged = previous = merged;
-            out->key = left >= 0 && right >= 0 ? bpe_merge_key(left, right) : 0;
-            out->home = (uint32_t)bpe_merge_slot(mm, out->key);
+            int32_t left = q[per * i].id, right = q[per * i + 1].id, m = guess_merged(v, &e[i], skip, previous);
+            misses += m < 0;
+            if (!guessing) m = q[per * i + 2].id;
+            else if (m < 0) m = tok_vocab_find2(v, e[i].a, e[i].alen, e[i].b + skip, e[i].blen - skip);
+            merged[i] = previous = m;
+            key[i] = left >= 0 && right >= 0 && m >= 0 ? bpe_merge_key(left, right) : 0;
+            if (key[i]) __builtin_prefetch(&mm->slots[bpe_merge_slot(mm, key[i])]);
+            else if (unknown == SIZE_MAX) unknown = (size_t)k0 + i;
         }
+        for (size_t i = 0; i < n; i++)
+            if (key[i]) merges_put(mm, key[i], (uint32_t)(k0 + (int64_t)i), merged[i]);
         guessing = misses * 8 <= n;
     }
+    return unknown;
 }
 
-/* ---- step 3: merge map partitions and boundary set ---- */
-
-/* The first merge (in rank order) with a part or result missing from
- * the vocabulary, reported; VLM_OK when there is none. */
-static vlm_status check_merges(bpe_loading *L) {
-    size_t r = 0;
-    while (r < L->n_merges && L->resolved[r].key && L->resolved[r].merged >= 0) r++;
-    if (r == L->n_merges) return VLM_OK;
+/* The merge at rank r, which has a part or result not in the vocabulary,
+ * reported. */
+static vlm_status report_unknown(bpe_loading *L, size_t r) {
     merge_cursor c = cursor_at(L, r);
     merge_text e = text_of(L, cursor_next(&c));
     const tok_vocab *v = &L->m->vocab;
@@ -591,38 +607,6 @@ static vlm_status check_merges(bpe_loading *L) {
     size_t skip = L->m->subword_prefix ? strlen(L->m->subword_prefix) : 0;
     return vlm_error(VLM_ERR_FORMAT, "model.merges: merged token \"%.*s%.*s\" is not in the vocabulary",
                      (int)e.alen, e.a, (int)(e.blen - skip), e.b + skip);
-}
-
-/* Enter a merge into its partition (never full: sized for every merge).
- * A repeated pair keeps the later rank, like a HashMap collect. */
-static void merges_put(bpe_merge_map *mm, const resolved_merge *r, uint32_t rank) {
-    size_t i = r->home;
-    while (mm->slots[i].key && mm->slots[i].key != r->key) i = bpe_merge_next(mm, i);
-    mm->slots[i] = (bpe_merge){r->key, rank, r->merged};
-}
-
-/* Enter the merges whose home slot lies in partition `part` (all of them
- * when the map has one partition), in rank order, a batch at a time with
- * the batch's slots fetched first. A partition that would get more than
- * 3/4 full (keys that crowd it) is left, flagged in L->crowded: the map is
- * then filled again as a single partition. */
-static void fill_partition(bpe_loading *L, size_t part) {
-    bpe_merge_map *mm = &L->m->merges;
-    size_t part_size = mm->part_mask + 1, count = 0;
-    for (size_t r0 = 0; r0 < L->n_merges; r0 += MERGE_BATCH) {
-        size_t end = L->n_merges - r0 < MERGE_BATCH ? L->n_merges : r0 + MERGE_BATCH, n = 0;
-        uint32_t rank[MERGE_BATCH];
-        for (size_t r = r0; r < end; r++) {
-            if ((L->resolved[r].home & ~mm->part_mask) != part * part_size) continue;
-            __builtin_prefetch(&mm->slots[L->resolved[r].home]);
-            rank[n++] = (uint32_t)r;
-        }
-        if ((count += n) * 4 > part_size * 3) {
-            L->crowded[part] = true;
-            return;
-        }
-        for (size_t i = 0; i < n; i++) merges_put(mm, &L->resolved[rank[i]], rank[i]);
-    }
 }
 
 /* The boundary set: the character pair at each merge's seam (few: 34k
@@ -646,16 +630,12 @@ static vlm_status resolve_task(void *ctx, size_t task) {
     bpe_loading *L = ctx;
     if (task == 0) return L->merges ? build_boundaries(L) : VLM_OK; /* no merges list: no chunking */
     size_t ranges = L->n_ranges, r = task - 1;
-    resolve_merges(L, (int64_t)(L->n_merges * r / ranges), (int64_t)(L->n_merges * (r + 1) / ranges));
+    L->first_unknown[r] =
+        resolve_merges(L, (int64_t)(L->n_merges * r / ranges), (int64_t)(L->n_merges * (r + 1) / ranges));
     return VLM_OK;
 }
 
-static vlm_status fill_task(void *ctx, size_t task) {
-    fill_partition(ctx, task);
-    return VLM_OK;
-}
-
-/* ---- the three steps ---- */
+/* ---- the two steps ---- */
 
 static vlm_status read_step(bpe_loading *L) {
     vlm_status st = L->merges ? slice_parts(L) : VLM_OK;
@@ -674,29 +654,16 @@ static vlm_status read_step(bpe_loading *L) {
 }
 
 static vlm_status resolve_step(bpe_loading *L) {
-    vlm_status st = merges_init(&L->m->merges, L->n_merges); /* resolving finds each merge's home slot */
-    if (!st && !(L->resolved = tok_big_alloc(L->n_merges, sizeof *L->resolved))) st = VLM_ERR_OUT_OF_MEMORY;
+    vlm_status st = merges_init(&L->m->merges, L->n_merges);
     if (st) return st;
     L->n_ranges = L->n_merges / MERGE_RANGE + 1;
     if (L->n_ranges > MAX_TASKS - 1) L->n_ranges = MAX_TASKS - 1;
     task_queue q = {.n = 1 + L->n_ranges, .ctx = L, .run = resolve_task};
-    return run_tasks(&q);
-}
-
-static vlm_status build_step(bpe_loading *L) {
-    bpe_merge_map *mm = &L->m->merges;
-    vlm_status st = check_merges(L);
-    if (st) return st;
-    task_queue q = {.n = BPE_MERGE_PARTS, .ctx = L, .run = fill_task};
     if ((st = run_tasks(&q))) return st;
-    for (size_t p = 0; p < BPE_MERGE_PARTS; p++)
-        if (L->crowded[p]) { /* one partition, as large as the map: at most half full */
-            memset(mm->slots, 0, (mm->mask + 1) * sizeof *mm->slots);
-            mm->part_mask = mm->mask;
-            fill_partition(L, 0);
-            break;
-        }
-    return VLM_OK;
+    size_t first = SIZE_MAX;
+    for (size_t r = 0; r < L->n_ranges; r++)
+        if (L->first_unknown[r] < first) first = L->first_unknown[r];
+    return first == SIZE_MAX ? VLM_OK : report_unknown(L, first);
 }
 
 static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, const tj_node *merges,
@@ -713,11 +680,9 @@ static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, cons
     L->job = job && job->node && job->node == vocab ? job : NULL;
     vlm_status st = read_step(L);
     if (!st) st = resolve_step(L);
-    if (!st) st = build_step(L);
     for (size_t k = 0; k < L->n_parts; k++)
         if (L->parts[k].owned) free(L->parts[k].e);
     free(L->entries);
-    free(L->resolved);
     free(L);
     return st;
 }
