@@ -703,6 +703,29 @@ static void test_merge_ids_any_order(void) {
     free(t.p);
 }
 
+/* A repeated merge keeps its last rank (tokenizers collects the list
+ * into a map), also when the copies are entered from several threads:
+ * with "b c" ranked between the first "a b" and the last, "abc" becomes
+ * a + bc. */
+static void test_repeated_merges(void) {
+    if (!unpack("qwen3")) return; /* makes tmp_root */
+    json_text t = {0};
+    put(&t, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"c\": 2, \"ab\": 3, \"bc\": 4}, "
+            "\"merges\": [\"a b\", \"b c\"");
+    for (int i = 0; i < 100000; i++) put(&t, ", \"a b\"");
+    put(&t, "]}}");
+    vlm_tokenizer *tok;
+    CHECK_OK(load_text(t.p, t.n, &tok));
+    int32_t *ids;
+    size_t n;
+    if (tok && vlm_tokenizer_encode(tok, "abc", 3, false, &ids, &n) == VLM_OK) {
+        CHECKF(n == 2 && ids[0] == 0 && ids[1] == 4, "abc: %zu ids, first %d", n, n ? ids[0] : -1);
+        vlm_free(ids);
+    }
+    vlm_tokenizer_free(tok);
+    free(t.p);
+}
+
 static void cleanup(void) {
     for (size_t i = 0; i < MAX_LOADED && loaded[i].name; i++) {
         vlm_tokenizer_free(loaded[i].tok);
@@ -733,5 +756,6 @@ void run_tests(void) {
     RUN(test_long_merges);
     RUN(test_json_block_edges);
     RUN(test_merge_ids_any_order);
+    RUN(test_repeated_merges);
     cleanup();
 }
