@@ -344,7 +344,8 @@ typedef struct bpe_model {
 } bpe_model;
 
 /* The vocabulary read on a thread of its own while the rest of
- * tokenizer.json is parsed (started from tj_lazy.ready), for bpe_load. */
+ * tokenizer.json is parsed (started from tj_lazy.ready), for bpe_load;
+ * the thread then helps lex the merges (see read_step). */
 typedef struct bpe_vocab_job {
     const tj_node *node; /* the vocabulary being read; NULL when none is */
     char *raw;           /* its JSON */
@@ -353,6 +354,11 @@ typedef struct bpe_vocab_job {
     vlm_status st;
     char message[512];
     pthread_t thread;
+    pthread_mutex_t lock; /* guards help and closed */
+    pthread_cond_t wake;
+    void (*help)(void *ctx); /* work handed to the thread after the vocabulary */
+    void *help_ctx;
+    bool closed; /* no work will come */
 } bpe_vocab_job;
 
 /* Start reading vocab (an object) on a new thread; job->node stays NULL

@@ -207,10 +207,18 @@ static vlm_status load_vocab(tok_vocab *v, char *raw, size_t len) {
 
 /* ---- the vocabulary on a thread of its own ---- */
 
+/* Read the vocabulary, then run the work handed over (the merges parts
+ * left) until there is none: this thread is the second core's worker
+ * while the parse and the merges run on the first. */
 static void *vocab_thread(void *arg) {
     bpe_vocab_job *job = arg;
     if ((job->st = load_vocab(&job->vocab, job->raw, job->raw_len)))
         snprintf(job->message, sizeof job->message, "%s", vlm_last_error());
+    pthread_mutex_lock(&job->lock);
+    while (!job->help && !job->closed) pthread_cond_wait(&job->wake, &job->lock);
+    void (*help)(void *) = job->help;
+    pthread_mutex_unlock(&job->lock);
+    if (help) help(job->help_ctx);
     return NULL;
 }
 
@@ -218,13 +226,42 @@ void bpe_vocab_start(bpe_vocab_job *job, const tj_node *vocab) {
     job->node = vocab;
     job->raw = vocab->v.raw; /* the thread reads no node: a failed parse frees them */
     job->raw_len = vocab->raw_len;
-    if (pthread_create(&job->thread, NULL, vocab_thread, job) != 0) job->node = NULL;
+    job->help = NULL;
+    job->closed = false;
+    if (pthread_mutex_init(&job->lock, NULL) != 0) {
+        job->node = NULL;
+    } else if (pthread_cond_init(&job->wake, NULL) != 0) {
+        pthread_mutex_destroy(&job->lock);
+        job->node = NULL;
+    } else if (pthread_create(&job->thread, NULL, vocab_thread, job) != 0) {
+        pthread_cond_destroy(&job->wake);
+        pthread_mutex_destroy(&job->lock);
+        job->node = NULL;
+    }
+}
+
+/* Hand the thread work for after the vocabulary (help(ctx) once), or none
+ * (help NULL). */
+static void hand_over(bpe_vocab_job *job, void (*help)(void *), void *ctx) {
+    pthread_mutex_lock(&job->lock);
+    job->help = help;
+    job->help_ctx = ctx;
+    job->closed = true;
+    pthread_cond_signal(&job->wake);
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* Wait for the thread to end. */
+static void join_job(bpe_vocab_job *job) {
+    pthread_join(job->thread, NULL);
+    pthread_cond_destroy(&job->wake);
+    pthread_mutex_destroy(&job->lock);
+    job->node = NULL;
 }
 
 /* Wait for the job and take its vocabulary into v. */
 static vlm_status take_vocab(bpe_vocab_job *job, tok_vocab *v) {
-    pthread_join(job->thread, NULL);
-    job->node = NULL;
+    join_job(job);
     *v = job->vocab;
     memset(&job->vocab, 0, sizeof job->vocab);
     return job->st ? vlm_error(job->st, "%s", job->message) : VLM_OK;
@@ -232,8 +269,8 @@ static vlm_status take_vocab(bpe_vocab_job *job, tok_vocab *v) {
 
 void bpe_vocab_discard(bpe_vocab_job *job) {
     if (job->node) {
-        pthread_join(job->thread, NULL);
-        job->node = NULL;
+        hand_over(job, NULL, NULL);
+        join_job(job);
     }
     tok_vocab_free(&job->vocab);
 }
@@ -449,12 +486,19 @@ static void drain_queue(void *ctx, int64_t begin, int64_t end) {
         if ((q->st[i] = q->run(q->ctx, i))) snprintf(q->msg[i], ERROR_TEXT, "%s", vlm_last_error());
 }
 
-static vlm_status run_tasks(task_queue *q) {
-    int threads = vlm_threads();
-    vlm_parallel_for(threads < (int)q->n ? threads : (int64_t)q->n, 1, drain_queue, q);
+static void drain_all(void *ctx) { drain_queue(ctx, 0, 1); }
+
+/* The first failed task's error. */
+static vlm_status task_errors(const task_queue *q) {
     for (size_t i = 0; i < q->n; i++)
         if (q->st[i]) return vlm_error(q->st[i], "%s", q->msg[i]);
     return VLM_OK;
+}
+
+static vlm_status run_tasks(task_queue *q) {
+    int threads = vlm_threads();
+    vlm_parallel_for(threads < (int)q->n ? threads : (int64_t)q->n, 1, drain_queue, q);
+    return task_errors(q);
 }
 
 typedef struct bpe_loading {
@@ -583,7 +627,7 @@ static size_t resolve_merges(bpe_loading *L, int64_t begin, int64_t end) {
             else if (m < 0) m = tok_vocab_find2(v, e[i].a, e[i].alen, e[i].b + skip, e[i].blen - skip);
             merged[i] = previous = m;
             key[i] = left >= 0 && right >= 0 && m >= 0 ? bpe_merge_key(left, right) : 0;
-            if (key[i]) __builtin_prefetch(&mm->slots[bpe_merge_slot(mm, key[i])]);
+            if (key[i]) __builtin_prefetch(&mm->slots[bpe_merge_slot(mm, key[i])], 1); /* for writing */
             else if (unknown == SIZE_MAX) unknown = (size_t)k0 + i;
         }
         for (size_t i = 0; i < n; i++)
@@ -637,16 +681,23 @@ static vlm_status resolve_task(void *ctx, size_t task) {
 
 /* ---- the two steps ---- */
 
+/* With a vocabulary job, this thread lexes the merges parts and the job's
+ * thread joins in once the vocabulary is read (the pool stays out: two
+ * threads for two cores); without one, the pool runs the vocabulary and
+ * the parts. */
 static vlm_status read_step(bpe_loading *L) {
     vlm_status st = L->merges ? slice_parts(L) : VLM_OK;
     if (st) return st;
     task_queue q = {.n = L->n_parts + !L->job, .ctx = L, .run = read_task};
-    st = run_tasks(&q);
     if (L->job) {
-        vlm_status vst = take_vocab(L->job, &L->m->vocab);
-        if (!st) st = vst;
+        hand_over(L->job, drain_all, &q);
+        drain_all(&q);
+        st = take_vocab(L->job, &L->m->vocab);
+        if (!st) st = task_errors(&q);
+    } else {
+        st = run_tasks(&q);
     }
-    for (size_t k = 0; k < L->n_parts; k++) {
+    for (size_t k = 0; k < L->n_parts; k++) { /* ranks: the parts' merges in order */
         L->parts[k].first = L->n_merges;
         L->n_merges += L->parts[k].n;
     }
