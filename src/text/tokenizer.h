@@ -367,9 +367,20 @@ void bpe_vocab_start(bpe_vocab_job *job, const tj_node *vocab);
 /* Wait for the job (when one runs) and drop a vocabulary bpe_load did
  * not take. */
 void bpe_vocab_discard(bpe_vocab_job *job);
+/* Other loading work to run next to the merges' resolving (it may read
+ * the vocabulary, complete by then, but not the merge map); its result
+ * goes to st and message. */
+typedef struct bpe_side_task {
+    vlm_status (*run)(void *ctx);
+    void *ctx;
+    vlm_status st;
+    char message[512];
+} bpe_side_task;
+
 /* Load the model; job (may be NULL) supplies its vocabulary when it reads
- * the model's, and is waited for either way. */
-vlm_status bpe_load(const tj_node *model, bpe_model *out, bpe_vocab_job *job);
+ * the model's, and is waited for either way; side (may be NULL) has run
+ * when this returns VLM_OK. */
+vlm_status bpe_load(const tj_node *model, bpe_model *out, bpe_vocab_job *job, bpe_side_task *side);
 void bpe_free(bpe_model *m);
 
 /* Per-call scratch of the BPE model: symbol arrays, heap, word cache. */
@@ -518,29 +529,15 @@ typedef struct tok_mapped_file {
 vlm_status tok_map_file(const char *dir, const char *name, tok_mapped_file *f);
 void tok_unmap_file(tok_mapped_file *f);
 
-/* A side file (tokenizer_config.json, ...), read and parsed, optionally
- * on a thread of its own; doc.root stays NULL when the file is absent. */
+/* A side file (tokenizer_config.json, ...) read and parsed; doc.root is
+ * NULL when the file is absent. */
 typedef struct tok_json_file {
-    const char *dir, *name;
     char *buf;
     size_t len;
     tj_doc doc;
-    vlm_status st;
-    char message[512];
-    pthread_t thread;
-    bool running;
 } tok_json_file;
-void tok_json_file_init(tok_json_file *f, const char *dir, const char *name);
-/* Start reading it on a new thread (when none starts, wait reads it). */
-void tok_json_file_start(tok_json_file *f);
-/* The file parsed: waits for the thread, or reads it now. */
-vlm_status tok_json_file_wait(tok_json_file *f);
+vlm_status tok_json_file_read(tok_json_file *f, const char *dir, const char *name);
 void tok_json_file_free(tok_json_file *f);
-
-/* The loader's entry point for the model part and config files (config:
- * tokenizer_config.json, maybe being parsed). */
-vlm_status tok_load_tokenizer_json(vlm_tokenizer *t, char *json, size_t len, const char *what);
-vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir, tok_json_file *config);
 
 /* Token text of id (added tokens first, then the model); NULL if unknown. */
 const char *tok_id_to_token(const vlm_tokenizer *t, int32_t id, size_t *len);

@@ -13,7 +13,8 @@
  *      merge lists usually follow the vocabulary, then looked up by hash,
  *      in prefetched batches) and entered into the merge map, which the
  *      ranges share (slots claimed by compare-and-swap), while the
- *      boundary set is built from the merges' text.
+ *      boundary set is built from the merges' text and the caller's side
+ *      task (the rest of the tokenizer) runs.
  * Error messages of a task travel back as text (they are per thread).
  */
 #include <stdatomic.h>
@@ -504,7 +505,8 @@ static vlm_status run_tasks(task_queue *q) {
 typedef struct bpe_loading {
     bpe_model *m;
     const tj_node *vocab, *merges;
-    bpe_vocab_job *job; /* reads vocab, when not NULL */
+    bpe_vocab_job *job;  /* reads vocab, when not NULL */
+    bpe_side_task *side; /* runs in step 2, when not NULL */
     merge_entry *entries; /* the parts' slices */
     merge_part parts[TJ_MAX_SPLITS + 1];
     size_t n_parts, n_merges, n_ranges;
@@ -668,10 +670,15 @@ static vlm_status build_boundaries(bpe_loading *L) {
     return st;
 }
 
-/* Step 2 as tasks: the boundary set (from the merges' text alone) next
- * to the resolve ranges. */
+/* Step 2 as tasks: the side task (first, as the longest), the boundary
+ * set (from the merges' text alone) and the resolve ranges. */
 static vlm_status resolve_task(void *ctx, size_t task) {
     bpe_loading *L = ctx;
+    if (L->side && task-- == 0) {
+        if ((L->side->st = L->side->run(L->side->ctx)))
+            snprintf(L->side->message, sizeof L->side->message, "%s", vlm_last_error());
+        return VLM_OK;
+    }
     if (task == 0) return L->merges ? build_boundaries(L) : VLM_OK; /* no merges list: no chunking */
     size_t ranges = L->n_ranges, r = task - 1;
     L->first_unknown[r] =
@@ -709,7 +716,7 @@ static vlm_status resolve_step(bpe_loading *L) {
     if (st) return st;
     L->n_ranges = L->n_merges / MERGE_RANGE + 1;
     if (L->n_ranges > MAX_TASKS - 1) L->n_ranges = MAX_TASKS - 1;
-    task_queue q = {.n = 1 + L->n_ranges, .ctx = L, .run = resolve_task};
+    task_queue q = {.n = 1 + L->n_ranges + (L->side != NULL), .ctx = L, .run = resolve_task};
     if ((st = run_tasks(&q))) return st;
     size_t first = SIZE_MAX;
     for (size_t r = 0; r < L->n_ranges; r++)
@@ -718,7 +725,7 @@ static vlm_status resolve_step(bpe_loading *L) {
 }
 
 static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, const tj_node *merges,
-                                        bpe_vocab_job *job) {
+                                        bpe_vocab_job *job, bpe_side_task *side) {
     if (!tj_is(vocab, TJ_RAW) || vocab->v.raw[0] != '{')
         return vlm_error(VLM_ERR_FORMAT, "model.vocab must be an object of token -> id");
     if (merges && (!tj_is(merges, TJ_RAW) || merges->v.raw[0] != '['))
@@ -729,6 +736,7 @@ static vlm_status load_vocab_and_merges(bpe_model *m, const tj_node *vocab, cons
     L->vocab = vocab;
     L->merges = merges;
     L->job = job && job->node && job->node == vocab ? job : NULL;
+    L->side = side;
     vlm_status st = read_step(L);
     if (!st) st = resolve_step(L);
     for (size_t k = 0; k < L->n_parts; k++)
@@ -752,7 +760,7 @@ static void find_byte_tokens(bpe_model *m) {
     }
 }
 
-vlm_status bpe_load(const tj_node *model, bpe_model *out, bpe_vocab_job *job) {
+vlm_status bpe_load(const tj_node *model, bpe_model *out, bpe_vocab_job *job, bpe_side_task *side) {
     memset(out, 0, sizeof *out);
     out->unk_id = -1;
     const char *type = tj_str(tj_get(model, "type"));
@@ -767,7 +775,7 @@ vlm_status bpe_load(const tj_node *model, bpe_model *out, bpe_vocab_job *job) {
     vlm_status st;
     if ((st = optional_string(model, "continuing_subword_prefix", &out->subword_prefix)) ||
         (st = optional_string(model, "end_of_word_suffix", &out->word_suffix)) ||
-        (st = load_vocab_and_merges(out, tj_get(model, "vocab"), tj_get(model, "merges"), job)))
+        (st = load_vocab_and_merges(out, tj_get(model, "vocab"), tj_get(model, "merges"), job, side)))
         return st;
     const tj_node *unk = tj_get(model, "unk_token");
     if (tj_str(unk)) {

@@ -1,8 +1,7 @@
 /*
  * tokenizer_files.c — reading the files of a tokenizer folder: the large
  * tokenizer.json mapped (see tok_map_file), the side files read whole and
- * parsed, tokenizer_config.json on a thread of its own while tokenizer.json
- * loads (Gemma 3's is 1 MB: a chat template and 6k added tokens).
+ * parsed.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,42 +71,14 @@ void tok_unmap_file(tok_mapped_file *f) {
 
 /* ---- side files, parsed ---- */
 
-void tok_json_file_init(tok_json_file *f, const char *dir, const char *name) {
+vlm_status tok_json_file_read(tok_json_file *f, const char *dir, const char *name) {
     memset(f, 0, sizeof *f);
-    f->dir = dir;
-    f->name = name;
-}
-
-static vlm_status read_and_parse(tok_json_file *f) {
-    vlm_status st = read_file(f->dir, f->name, &f->buf, &f->len);
+    vlm_status st = read_file(dir, name, &f->buf, &f->len);
     if (st || !f->buf) return st;
-    return tj_parse(f->buf, f->len, NULL, f->name, &f->doc);
-}
-
-static void *parse_thread(void *arg) {
-    tok_json_file *f = arg;
-    if ((f->st = read_and_parse(f))) snprintf(f->message, sizeof f->message, "%s", vlm_last_error());
-    return NULL;
-}
-
-void tok_json_file_start(tok_json_file *f) {
-    f->running = pthread_create(&f->thread, NULL, parse_thread, f) == 0;
-}
-
-vlm_status tok_json_file_wait(tok_json_file *f) {
-    if (f->running) {
-        pthread_join(f->thread, NULL);
-        f->running = false;
-        return f->st ? vlm_error(f->st, "%s", f->message) : VLM_OK;
-    }
-    return f->buf ? VLM_OK : read_and_parse(f);
+    return tj_parse(f->buf, f->len, NULL, name, &f->doc);
 }
 
 void tok_json_file_free(tok_json_file *f) {
-    if (f->running) {
-        pthread_join(f->thread, NULL);
-        f->running = false;
-    }
     tj_free(&f->doc);
     free(f->buf);
     f->buf = NULL;

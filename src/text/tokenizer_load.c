@@ -51,21 +51,11 @@ static void start_vocab(void *ctx, const tj_node *node, const char *parent_key) 
         bpe_vocab_start(job, node);
 }
 
-vlm_status tok_load_tokenizer_json(vlm_tokenizer *t, char *json, size_t len, const char *what) {
-    static const char *const lazy_keys[] = {"vocab", "merges", NULL};
-    bpe_vocab_job job = {.node = NULL};
-    tj_lazy lazy = {lazy_keys, start_vocab, &job};
-    tj_doc doc;
-    vlm_status st = tj_parse(json, len, &lazy, what, &doc);
-    if (st) {
-        bpe_vocab_discard(&job);
-        return st;
-    }
-    const tj_node *root = doc.root;
-    if (root->type != TJ_OBJECT) st = vlm_error(VLM_ERR_FORMAT, "%s: not a JSON object", what);
-    if (!st) st = bpe_load(tj_get(root, "model"), &t->bpe, &job);
-    bpe_vocab_discard(&job);
-    if (!st && present(tj_get(root, "normalizer"))) {
+/* The pipeline around the model: normalizer, pre-tokenizer, added
+ * tokens, post-processor, decoder. */
+static vlm_status load_pipeline(vlm_tokenizer *t, const tj_node *root) {
+    vlm_status st = VLM_OK;
+    if (present(tj_get(root, "normalizer"))) {
         t->has_normalizer = true;
         st = tok_normalizer_from_json(tj_get(root, "normalizer"), &t->normalizer, 0);
     }
@@ -76,8 +66,7 @@ vlm_status tok_load_tokenizer_json(vlm_tokenizer *t, char *json, size_t len, con
     if (!st) st = load_added_tokens(t, tj_get(root, "added_tokens"));
     if (!st) st = tok_postprocessor_from_json(tj_get(root, "post_processor"), &t->post);
     if (!st) st = tok_decoder_from_json(tj_get(root, "decoder"), &t->decoder);
-    tj_free(&doc);
-    return st ? vlm_error_prefix(st, "%s", what) : VLM_OK;
+    return st;
 }
 
 /* ---- tokenizer_config.json and friends ---- */
@@ -166,19 +155,14 @@ static vlm_status apply_config(vlm_tokenizer *t, const tj_node *cfg) {
     return collect_named(t, cfg);
 }
 
-/* Apply fn to a side file's root object (nothing when it is absent). */
-static vlm_status apply_file(vlm_tokenizer *t, tok_json_file *f, vlm_status (*fn)(vlm_tokenizer *, const tj_node *)) {
-    vlm_status st = tok_json_file_wait(f);
-    if (st || !f->doc.root) return st;
-    return f->doc.root->type == TJ_OBJECT ? fn(t, f->doc.root) : vlm_error(VLM_ERR_FORMAT, "%s: not an object", f->name);
-}
-
-/* Read and apply one side file. */
+/* Read a side file and apply fn to its root object (nothing when the
+ * file is absent). */
 static vlm_status with_json_file(vlm_tokenizer *t, const char *dir, const char *name,
                                  vlm_status (*fn)(vlm_tokenizer *, const tj_node *)) {
     tok_json_file f;
-    tok_json_file_init(&f, dir, name);
-    vlm_status st = apply_file(t, &f, fn);
+    vlm_status st = tok_json_file_read(&f, dir, name);
+    if (!st && f.doc.root)
+        st = f.doc.root->type == TJ_OBJECT ? fn(t, f.doc.root) : vlm_error(VLM_ERR_FORMAT, "%s: not an object", name);
     tok_json_file_free(&f);
     return st;
 }
@@ -230,9 +214,9 @@ static size_t count_vocab(const vlm_tokenizer *t) {
     return n;
 }
 
-vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir, tok_json_file *config) {
+static vlm_status load_config_files(vlm_tokenizer *t, const char *dir) {
     vlm_status st = tok_added_build(&t->added, NULL); /* id index for lookups below */
-    if (!st) st = apply_file(t, config, apply_config);
+    if (!st) st = with_json_file(t, dir, "tokenizer_config.json", apply_config);
     if (!st) st = with_json_file(t, dir, "special_tokens_map.json", apply_special_tokens_map);
     if (!st) st = with_json_file(t, dir, "added_tokens.json", apply_added_tokens_json);
     if (!st) {
@@ -246,26 +230,58 @@ vlm_status tok_load_config_files(vlm_tokenizer *t, const char *dir, tok_json_fil
     return st;
 }
 
+/* The work after the model: the pipeline (errors named after
+ * tokenizer.json) and the side files. */
+typedef struct load_rest {
+    vlm_tokenizer *t;
+    const tj_node *root;
+    const char *dir;
+} load_rest;
+
+static vlm_status run_load_rest(void *ctx) {
+    load_rest *r = ctx;
+    vlm_status st = load_pipeline(r->t, r->root);
+    return st ? vlm_error_prefix(st, "tokenizer.json") : load_config_files(r->t, r->dir);
+}
+
+/* Parse tokenizer.json (json[0..len)) and load the model, and with it
+ * (next to the merges' resolving, see bpe_side_task) everything else. */
+static vlm_status load_all(vlm_tokenizer *t, char *json, size_t len, const char *dir) {
+    static const char *const lazy_keys[] = {"vocab", "merges", NULL};
+    bpe_vocab_job job = {.node = NULL};
+    tj_lazy lazy = {lazy_keys, start_vocab, &job};
+    tj_doc doc;
+    vlm_status st = tj_parse(json, len, &lazy, "tokenizer.json", &doc);
+    if (st) {
+        bpe_vocab_discard(&job);
+        return st;
+    }
+    load_rest rest = {t, doc.root, dir};
+    bpe_side_task side = {.run = run_load_rest, .ctx = &rest};
+    if (doc.root->type != TJ_OBJECT) st = vlm_error(VLM_ERR_FORMAT, "tokenizer.json: not a JSON object");
+    if (!st && (st = bpe_load(tj_get(doc.root, "model"), &t->bpe, &job, &side))) st = vlm_error_prefix(st, "tokenizer.json");
+    bpe_vocab_discard(&job);
+    if (!st && side.st) st = vlm_error(side.st, "%s", side.message);
+    tj_free(&doc);
+    return st;
+}
+
 vlm_status vlm_tokenizer_load(const char *dir, vlm_tokenizer **out) {
     if (!dir || !out) return vlm_error(VLM_ERR_INVALID_ARGUMENT, "vlm_tokenizer_load: NULL argument");
     *out = NULL;
-    tok_json_file config; /* 1 MB for Gemma 3 (chat template, 6k added tokens): parsed meanwhile */
-    tok_json_file_init(&config, dir, "tokenizer_config.json");
-    tok_json_file_start(&config);
     tok_mapped_file json;
     vlm_status st = tok_map_file(dir, "tokenizer.json", &json);
-    vlm_tokenizer *t = st ? NULL : vlm_calloc(1, sizeof *t);
-    if (!st && !t) st = VLM_ERR_OUT_OF_MEMORY;
+    if (st) return st;
+    vlm_tokenizer *t = vlm_calloc(1, sizeof *t);
+    if (!t) st = VLM_ERR_OUT_OF_MEMORY;
     if (!st) {
         t->bos_id = t->eos_id = t->pad_id = t->unk_id = -1;
-        st = tok_load_tokenizer_json(t, json.data, json.len, "tokenizer.json");
+        st = load_all(t, json.data, json.len, dir);
     }
     tok_unmap_file(&json);
-    if (!st) st = tok_load_config_files(t, dir, &config);
-    tok_json_file_free(&config);
     if (st) {
         vlm_tokenizer_free(t);
-        return t ? vlm_error_prefix(st, "loading tokenizer from %s", dir) : st;
+        return vlm_error_prefix(st, "loading tokenizer from %s", dir);
     }
     *out = t;
     return VLM_OK;
