@@ -295,6 +295,19 @@ static void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pa
     }
 }
 
+/* The scales and biases of the set from W row r on (when in [.., r1)),
+ * requested now: they are separate arrays, and waiting for them at the
+ * start and end of every set would stall the stream. */
+static void prefetch_next_scales(const vlm_weight *w, int64_t r1, int64_t r) {
+    if (r >= r1) return;
+    int64_t n = r1 - r < SET ? r1 - r : SET, groups = w->cols / w->group_size;
+    size_t esize = vlm_dtype_size(w->scale_dtype), first = (size_t)(r * groups) * esize, bytes = (size_t)(n * groups) * esize;
+    for (size_t o = 0; o < bytes; o += 64) {
+        _mm_prefetch((const char *)w->scales + first + o, _MM_HINT_T0);
+        _mm_prefetch((const char *)w->biases + first + o, _MM_HINT_T0);
+    }
+}
+
 /* y for W rows [r, min(r + SET, r1)) against every x row, two at a time. A
  * short last set repeats its last row and drops the copies' outputs. */
 static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64_t r, int64_t r1) {
@@ -307,6 +320,7 @@ static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64
         rs->rows[k] = (const uint8_t *)w->data + rs->index[k] * row_bytes;
         rs->next[k] = (const uint8_t *)w->data + next * row_bytes;
     }
+    prefetch_next_scales(w, r1, r + SET);
     transpose_scales(w, rs);
     spread_scales(w, rs);
     for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, pairs, r, n, i, 2);
