@@ -539,6 +539,22 @@ typedef struct tok_json_file {
 vlm_status tok_json_file_read(tok_json_file *f, const char *dir, const char *name);
 void tok_json_file_free(tok_json_file *f);
 
+/* A side file read on a thread of its own (Gemma 3's 1 MB
+ * tokenizer_config.json, while the parse of tokenizer.json has the other
+ * core idle), or when no thread starts, read on wait. */
+typedef struct tok_json_prefetch {
+    const char *dir, *name;
+    tok_json_file file;
+    vlm_status st;
+    char message[512];
+    pthread_t thread;
+    bool running, done;
+} tok_json_prefetch;
+void tok_json_prefetch_start(tok_json_prefetch *p, const char *dir, const char *name);
+/* The file (NULL doc.root when absent), or the error reading it. */
+vlm_status tok_json_prefetch_wait(tok_json_prefetch *p, tok_json_file **file);
+void tok_json_prefetch_free(tok_json_prefetch *p);
+
 /* Token text of id (added tokens first, then the model); NULL if unknown. */
 const char *tok_id_to_token(const vlm_tokenizer *t, int32_t id, size_t *len);
 /* Decode ids into *out (appending): the decoder chain, and transformers'

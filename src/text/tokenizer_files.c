@@ -1,7 +1,7 @@
 /*
  * tokenizer_files.c — reading the files of a tokenizer folder: the large
  * tokenizer.json mapped (see tok_map_file), the side files read whole and
- * parsed.
+ * parsed, tokenizer_config.json ahead on a thread of its own.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -82,4 +82,40 @@ void tok_json_file_free(tok_json_file *f) {
     tj_free(&f->doc);
     free(f->buf);
     f->buf = NULL;
+}
+
+/* ---- a side file read ahead ---- */
+
+static void *prefetch_thread(void *arg) {
+    tok_json_prefetch *p = arg;
+    if ((p->st = tok_json_file_read(&p->file, p->dir, p->name)))
+        snprintf(p->message, sizeof p->message, "%s", vlm_last_error());
+    return NULL;
+}
+
+void tok_json_prefetch_start(tok_json_prefetch *p, const char *dir, const char *name) {
+    memset(p, 0, sizeof *p);
+    p->dir = dir;
+    p->name = name;
+    p->running = pthread_create(&p->thread, NULL, prefetch_thread, p) == 0;
+}
+
+vlm_status tok_json_prefetch_wait(tok_json_prefetch *p, tok_json_file **file) {
+    *file = &p->file;
+    if (p->running) {
+        pthread_join(p->thread, NULL);
+        p->running = false;
+        p->done = true;
+    } else if (!p->done) {
+        p->done = true;
+        if ((p->st = tok_json_file_read(&p->file, p->dir, p->name)))
+            snprintf(p->message, sizeof p->message, "%s", vlm_last_error());
+    }
+    return p->st ? vlm_error(p->st, "%s", p->message) : VLM_OK;
+}
+
+void tok_json_prefetch_free(tok_json_prefetch *p) {
+    if (p->running) pthread_join(p->thread, NULL);
+    p->running = false;
+    tok_json_file_free(&p->file);
 }

@@ -155,14 +155,19 @@ static vlm_status apply_config(vlm_tokenizer *t, const tj_node *cfg) {
     return collect_named(t, cfg);
 }
 
-/* Read a side file and apply fn to its root object (nothing when the
- * file is absent). */
+/* Apply fn to a side file's root object (nothing when it is absent). */
+static vlm_status apply_file(vlm_tokenizer *t, const tok_json_file *f, const char *name,
+                             vlm_status (*fn)(vlm_tokenizer *, const tj_node *)) {
+    if (!f->doc.root) return VLM_OK;
+    return f->doc.root->type == TJ_OBJECT ? fn(t, f->doc.root) : vlm_error(VLM_ERR_FORMAT, "%s: not an object", name);
+}
+
+/* Read a side file and apply fn to it. */
 static vlm_status with_json_file(vlm_tokenizer *t, const char *dir, const char *name,
                                  vlm_status (*fn)(vlm_tokenizer *, const tj_node *)) {
     tok_json_file f;
     vlm_status st = tok_json_file_read(&f, dir, name);
-    if (!st && f.doc.root)
-        st = f.doc.root->type == TJ_OBJECT ? fn(t, f.doc.root) : vlm_error(VLM_ERR_FORMAT, "%s: not an object", name);
+    if (!st) st = apply_file(t, &f, name, fn);
     tok_json_file_free(&f);
     return st;
 }
@@ -214,9 +219,11 @@ static size_t count_vocab(const vlm_tokenizer *t) {
     return n;
 }
 
-static vlm_status load_config_files(vlm_tokenizer *t, const char *dir) {
+static vlm_status load_config_files(vlm_tokenizer *t, const char *dir, tok_json_prefetch *config) {
+    tok_json_file *file;
     vlm_status st = tok_added_build(&t->added, NULL); /* id index for lookups below */
-    if (!st) st = with_json_file(t, dir, "tokenizer_config.json", apply_config);
+    if (!st) st = tok_json_prefetch_wait(config, &file);
+    if (!st) st = apply_file(t, file, "tokenizer_config.json", apply_config);
     if (!st) st = with_json_file(t, dir, "special_tokens_map.json", apply_special_tokens_map);
     if (!st) st = with_json_file(t, dir, "added_tokens.json", apply_added_tokens_json);
     if (!st) {
@@ -236,17 +243,18 @@ typedef struct load_rest {
     vlm_tokenizer *t;
     const tj_node *root;
     const char *dir;
+    tok_json_prefetch *config;
 } load_rest;
 
 static vlm_status run_load_rest(void *ctx) {
     load_rest *r = ctx;
     vlm_status st = load_pipeline(r->t, r->root);
-    return st ? vlm_error_prefix(st, "tokenizer.json") : load_config_files(r->t, r->dir);
+    return st ? vlm_error_prefix(st, "tokenizer.json") : load_config_files(r->t, r->dir, r->config);
 }
 
 /* Parse tokenizer.json (json[0..len)) and load the model, and with it
  * (next to the merges' resolving, see bpe_side_task) everything else. */
-static vlm_status load_all(vlm_tokenizer *t, char *json, size_t len, const char *dir) {
+static vlm_status load_all(vlm_tokenizer *t, char *json, size_t len, const char *dir, tok_json_prefetch *config) {
     static const char *const lazy_keys[] = {"vocab", "merges", NULL};
     bpe_vocab_job job = {.node = NULL};
     tj_lazy lazy = {lazy_keys, start_vocab, &job};
@@ -256,7 +264,7 @@ static vlm_status load_all(vlm_tokenizer *t, char *json, size_t len, const char 
         bpe_vocab_discard(&job);
         return st;
     }
-    load_rest rest = {t, doc.root, dir};
+    load_rest rest = {t, doc.root, dir, config};
     bpe_side_task side = {.run = run_load_rest, .ctx = &rest};
     if (doc.root->type != TJ_OBJECT) st = vlm_error(VLM_ERR_FORMAT, "tokenizer.json: not a JSON object");
     if (!st && (st = bpe_load(tj_get(doc.root, "model"), &t->bpe, &job, &side))) st = vlm_error_prefix(st, "tokenizer.json");
@@ -272,12 +280,15 @@ vlm_status vlm_tokenizer_load(const char *dir, vlm_tokenizer **out) {
     tok_mapped_file json;
     vlm_status st = tok_map_file(dir, "tokenizer.json", &json);
     if (st) return st;
+    tok_json_prefetch config;
+    tok_json_prefetch_start(&config, dir, "tokenizer_config.json");
     vlm_tokenizer *t = vlm_calloc(1, sizeof *t);
     if (!t) st = VLM_ERR_OUT_OF_MEMORY;
     if (!st) {
         t->bos_id = t->eos_id = t->pad_id = t->unk_id = -1;
-        st = load_all(t, json.data, json.len, dir);
+        st = load_all(t, json.data, json.len, dir, &config);
     }
+    tok_json_prefetch_free(&config);
     tok_unmap_file(&json);
     if (st) {
         vlm_tokenizer_free(t);
