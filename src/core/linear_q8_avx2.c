@@ -144,6 +144,11 @@ static void transpose_scales(const vlm_weight *w, row_set *rs) {
  * out like the folded sums: [block 0 x 4 rows | block 1 x 4 rows]. */
 static void spread_scales(const vlm_weight *w, row_set *rs) {
     int64_t blocks = w->cols / LINEAR_Q8_BLOCK, blocks_per_group = w->group_size / LINEAR_Q8_BLOCK;
+    if (blocks_per_group == 2) { /* 64-column groups, the usual: a chunk is a group */
+        for (int64_t c = 0; c < blocks / 2; c++)
+            _mm256_storeu_ps(rs->chunk_scales + c * 2 * SET, _mm256_broadcast_ps((const __m128 *)(const void *)(rs->scales + c * SET)));
+        return;
+    }
     int64_t left = blocks_per_group; /* blocks of the current group still to come */
     const float *s = rs->scales;     /* the current group's scales */
     for (int64_t b = 0; b < blocks; b++) {
