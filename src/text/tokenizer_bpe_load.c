@@ -29,9 +29,12 @@
 
 #define VOCAB_BATCH 64      /* vocabulary entries added as one prefetched batch */
 #define MERGE_BATCH 128     /* merges resolved as one prefetched batch */
-#define MERGE_RANGE 32768   /* merges per resolve range (at most MAX_TASKS - 1 ranges) */
+#define MERGE_RANGE 32768   /* merges per resolve range (at most MAX_RANGES ranges) */
 #define ERROR_TEXT 512      /* an error message carried back from a task */
-#define MAX_TASKS (TJ_MAX_SPLITS + 2)
+#define MAX_RANGES 16
+/* tasks of a step: the vocabulary and the merges parts, or the side task,
+ * the boundary set and the resolve ranges */
+#define MAX_TASKS (TJ_MAX_SPLITS + 2 > MAX_RANGES + 2 ? TJ_MAX_SPLITS + 2 : MAX_RANGES + 2)
 
 /* ---- merge map and boundary set ---- */
 
@@ -510,8 +513,8 @@ typedef struct bpe_loading {
     merge_entry *entries; /* the parts' slices */
     merge_part parts[TJ_MAX_SPLITS + 1];
     size_t n_parts, n_merges, n_ranges;
-    size_t first_unknown[MAX_TASKS]; /* per resolve range: the first merge with a part or
-                                      * result not in the vocabulary (SIZE_MAX: none) */
+    size_t first_unknown[MAX_RANGES]; /* per resolve range: the first merge with a part or
+                                       * result not in the vocabulary (SIZE_MAX: none) */
 } bpe_loading;
 
 static merge_text text_of(const bpe_loading *L, const merge_entry *e) {
@@ -715,7 +718,7 @@ static vlm_status resolve_step(bpe_loading *L) {
     vlm_status st = merges_init(&L->m->merges, L->n_merges);
     if (st) return st;
     L->n_ranges = L->n_merges / MERGE_RANGE + 1;
-    if (L->n_ranges > MAX_TASKS - 1) L->n_ranges = MAX_TASKS - 1;
+    if (L->n_ranges > MAX_RANGES) L->n_ranges = MAX_RANGES;
     task_queue q = {.n = 1 + L->n_ranges + (L->side != NULL), .ctx = L, .run = resolve_task};
     if ((st = run_tasks(&q))) return st;
     size_t first = SIZE_MAX;
