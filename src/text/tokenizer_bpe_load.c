@@ -48,8 +48,6 @@ static vlm_status merges_init(bpe_merge_map *mm, size_t expected) {
     return VLM_OK;
 }
 
-
-
 static vlm_status boundary_grow(bpe_model *m) {
     size_t n = m->boundary_keys ? (m->boundary_mask + 1) * 2 : 4096;
     uint64_t *keys = tok_table_alloc(n, sizeof *keys);
@@ -482,7 +480,8 @@ typedef struct task_queue {
     char msg[MAX_TASKS][ERROR_TEXT];
 } task_queue;
 
-/* Each pool thread takes the next task until none is left. */
+/* Each thread (of the pool, or the vocabulary job) takes the next task
+ * until none is left. */
 static void drain_queue(void *ctx, int64_t begin, int64_t end) {
     task_queue *q = ctx;
     (void)begin, (void)end;
