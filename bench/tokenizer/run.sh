@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh — tokenizer benchmark (not a test): encode throughput in MB/s on
-# ~1 MB of mixed-language text and tokenizer.json load time, vlm against the
+# ~1 MB of mixed-language text and tokenizer.json load time (each the best
+# of `repeat`; vlm's load includes tokenizer_config.json), vlm against the
 # Hugging Face tokenizers library (Rust, Node binding `tokenizers` from npm,
 # one single-threaded encode call), in the same run on the same machine.
 # Each line also reports the id count and a hash of the ids: they must agree.
