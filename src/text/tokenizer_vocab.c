@@ -47,9 +47,11 @@ static size_t slots_for(size_t n) {
 }
 
 #define EXPECTED_TOKEN_BYTES 12 /* pool bytes reserved per expected token */
+#define MAX_EXPECTED ((size_t)1 << 21) /* tokens sized for ahead; more grow as they come */
 
 vlm_status tok_vocab_init(tok_vocab *v, size_t expected) {
     memset(v, 0, sizeof *v);
+    if (expected > MAX_EXPECTED) expected = MAX_EXPECTED; /* an estimate from a file's size */
     size_t slots = slots_for(expected);
     v->slots = tok_table_alloc(slots, sizeof *v->slots);
     if (!v->slots) return VLM_ERR_OUT_OF_MEMORY;
