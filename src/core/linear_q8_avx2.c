@@ -118,37 +118,58 @@ Q8_INLINE __m256 load8(vlm_dtype dtype, const void *base, int64_t i) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-/* rs->scales[g][k] = scale of group g of row k, eight groups at a time:
- * four rows of eight, transposed. */
+/* Four of them. */
+Q8_INLINE __m128 load4(vlm_dtype dtype, const void *base, int64_t i) {
+    if (dtype == VLM_DTYPE_F32) return _mm_loadu_ps((const float *)base + i);
+    __m128i h = _mm_loadl_epi64((const __m128i *)(const void *)((const uint16_t *)base + i));
+    if (dtype == VLM_DTYPE_F16) return _mm_cvtph_ps(h);
+    return _mm_castsi128_ps(_mm_slli_epi32(_mm_cvtepu16_epi32(h), 16));
+}
+
+/* Group g's four row scales v into the set: with 64-column groups a
+ * chunk is a group, and v goes straight to both halves of the chunk's
+ * scales; otherwise to rs->scales[g], which spread_scales lays out. */
+Q8_INLINE void put_group_scales(row_set *rs, int64_t g, __m128 v, int chunk_groups) {
+    if (chunk_groups) _mm256_storeu_ps(rs->chunk_scales + g * 2 * SET, _mm256_set_m128(v, v));
+    else _mm_storeu_ps(rs->scales + g * SET, v);
+}
+
+/* Every group's scales of the set's four rows, transposed to one vector
+ * per group: eight groups at a time (four rows of eight, transposed), then
+ * four, then one. */
 static void transpose_scales(const vlm_weight *w, row_set *rs) {
     int64_t groups = w->cols / w->group_size, g = 0;
+    int chunk_groups = w->group_size == LINEAR_Q8_CHUNK;
     for (; g + 8 <= groups; g += 8) {
         __m256 p[SET];
         for (int k = 0; k < SET; k++) p[k] = load8(w->scale_dtype, w->scales, rs->index[k] * groups + g);
         __m256 t0 = _mm256_unpacklo_ps(p[0], p[1]), t1 = _mm256_unpackhi_ps(p[0], p[1]);
         __m256 t2 = _mm256_unpacklo_ps(p[2], p[3]), t3 = _mm256_unpackhi_ps(p[2], p[3]);
-        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-        float *s = rs->scales + g * SET;
-        _mm256_storeu_ps(s, _mm256_permute2f128_ps(u0, u1, 0x20));
-        _mm256_storeu_ps(s + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
-        _mm256_storeu_ps(s + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
-        _mm256_storeu_ps(s + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+        __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xee),
+                       _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xee)}; /* groups j | j + 4 */
+        for (int j = 0; j < 4; j++) {
+            put_group_scales(rs, g + j, _mm256_castps256_ps128(u[j]), chunk_groups);
+            put_group_scales(rs, g + 4 + j, _mm256_extractf128_ps(u[j], 1), chunk_groups);
+        }
     }
-    for (; g < groups; g++)
-        for (int k = 0; k < SET; k++)
-            rs->scales[g * SET + k] = linear_load_float(w->scale_dtype, w->scales, rs->index[k] * groups + g);
+    for (; g + 4 <= groups; g += 4) {
+        __m128 p[SET];
+        for (int k = 0; k < SET; k++) p[k] = load4(w->scale_dtype, w->scales, rs->index[k] * groups + g);
+        _MM_TRANSPOSE4_PS(p[0], p[1], p[2], p[3]);
+        for (int j = 0; j < 4; j++) put_group_scales(rs, g + j, p[j], chunk_groups);
+    }
+    for (; g < groups; g++) {
+        float v[SET];
+        for (int k = 0; k < SET; k++) v[k] = linear_load_float(w->scale_dtype, w->scales, rs->index[k] * groups + g);
+        put_group_scales(rs, g, _mm_loadu_ps(v), chunk_groups);
+    }
 }
 
 /* rs->chunk_scales[c] = the rows' scales of each block of chunk c, laid
- * out like the folded sums: [block 0 x 4 rows | block 1 x 4 rows]. */
+ * out like the folded sums: [block 0 x 4 rows | block 1 x 4 rows] (for
+ * groups other than 64 columns; transpose_scales writes those itself). */
 static void spread_scales(const vlm_weight *w, row_set *rs) {
     int64_t blocks = w->cols / LINEAR_Q8_BLOCK, blocks_per_group = w->group_size / LINEAR_Q8_BLOCK;
-    if (blocks_per_group == 2) { /* 64-column groups, the usual: a chunk is a group */
-        for (int64_t c = 0; c < blocks / 2; c++)
-            _mm256_storeu_ps(rs->chunk_scales + c * 2 * SET, _mm256_broadcast_ps((const __m128 *)(const void *)(rs->scales + c * SET)));
-        return;
-    }
     int64_t left = blocks_per_group; /* blocks of the current group still to come */
     const float *s = rs->scales;     /* the current group's scales */
     for (int64_t b = 0; b < blocks; b++) {
@@ -160,14 +181,33 @@ static void spread_scales(const vlm_weight *w, row_set *rs) {
     }
 }
 
-/* sum over groups of W row r's bias * (group sum of x). */
-static float bias_term(const vlm_weight *w, int64_t r, const float *xsum) {
+/* [b0 b1 b2 b3]: for each row of the set, the sum over groups of its bias
+ * times the group sum of x. Four independent chains, one horizontal
+ * reduction for all four. */
+static __m128 bias_terms(const vlm_weight *w, const row_set *rs, const float *xsum) {
     int64_t groups = w->cols / w->group_size, g = 0;
-    __m256 acc = _mm256_setzero_ps();
-    for (; g + 8 <= groups; g += 8) acc = _mm256_fmadd_ps(load8(w->scale_dtype, w->biases, r * groups + g), _mm256_loadu_ps(xsum + g), acc);
-    float sum = hsum8(acc);
-    for (; g < groups; g++) sum += linear_load_float(w->scale_dtype, w->biases, r * groups + g) * xsum[g];
-    return sum;
+    __m256 acc[SET] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (; g + 8 <= groups; g += 8) {
+        __m256 xs = _mm256_loadu_ps(xsum + g);
+        for (int k = 0; k < SET; k++) acc[k] = _mm256_fmadd_ps(load8(w->scale_dtype, w->biases, rs->index[k] * groups + g), xs, acc[k]);
+    }
+    if (g + 4 <= groups) { /* four more groups in the low halves */
+        __m128 xs = _mm_loadu_ps(xsum + g);
+        for (int k = 0; k < SET; k++) {
+            __m128 part = _mm_mul_ps(load4(w->scale_dtype, w->biases, rs->index[k] * groups + g), xs);
+            acc[k] = _mm256_add_ps(acc[k], _mm256_set_m128(_mm_setzero_ps(), part));
+        }
+        g += 4;
+    }
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+    __m128 sums = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    if (g < groups) { /* the last groups of a row that is not whole fours */
+        float tail[SET] = {0, 0, 0, 0};
+        for (; g < groups; g++)
+            for (int k = 0; k < SET; k++) tail[k] += linear_load_float(w->scale_dtype, w->biases, rs->index[k] * groups + g) * xsum[g];
+        sums = _mm_add_ps(sums, _mm_loadu_ps(tail));
+    }
+    return sums;
 }
 
 /* The four rows' planes of 4-bit chunk c: low and high nibbles as bytes
@@ -293,10 +333,9 @@ static void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pa
     else set_sums(rs, xq, f, chunks, NX, 8, acc);
     for (int j = 0; j < NX; j++) {
         float y[SET];
-        _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1)));
-        for (int k = 0; k < n; k++)
-            a->y[(i + j) * w->rows + r + k] = y[k] + bias_term(w, r + k, a->x->xsum + (i + j) * groups) +
-                                              (a->bias ? a->bias[r + k] : 0.0f);
+        __m128 sums = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
+        _mm_storeu_ps(y, _mm_add_ps(sums, bias_terms(w, rs, a->x->xsum + (i + j) * groups)));
+        for (int k = 0; k < n; k++) a->y[(i + j) * w->rows + r + k] = y[k] + (a->bias ? a->bias[r + k] : 0.0f);
     }
 }
 
@@ -327,7 +366,7 @@ static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64
     }
     prefetch_next_scales(w, r1, r + SET);
     transpose_scales(w, rs);
-    spread_scales(w, rs);
+    if (w->group_size != LINEAR_Q8_CHUNK) spread_scales(w, rs);
     for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, pairs, r, n, i, 2);
     if (i < a->x->m) set_outputs(a, rs, pairs, r, n, i, 1);
 }
