@@ -12,7 +12,11 @@
  * cross halves), and one conversion and one FMA against the rows' factors
  * (group scale times block scale) accumulate them. On CPUs where 256-bit
  * multiplies are the bottleneck (Zen 1 splits them in two) this leaves
- * the multiplier little besides the dot products themselves.
+ * the multiplier little besides the dot products themselves. Several x
+ * rows (a short prompt) go two at a time, sharing each chunk's unpacked
+ * weights. Scales and biases are separate arrays: the next set's are
+ * prefetched, and a set's work outside the chunk loop (transposing the
+ * scales, the bias terms) is kept to a few vector operations per group.
  *
  * 4-bit: a chunk's 32 weight bytes hold its even columns in the low
  * nibbles and its odd columns in the high ones, so one
@@ -106,7 +110,7 @@ void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t 
 typedef struct row_set {
     const uint8_t *rows[SET], *next[SET];
     int64_t index[SET];
-    float *scales;       /* [groups][SET] */
+    float *scales;       /* [groups][SET] (groups other than 64 columns) */
     float *chunk_scales; /* [chunks][2][SET]: the scales of each block of the chunk */
 } row_set;
 
