@@ -60,9 +60,10 @@ const char *vlm_kernels_isa(void);   /* "avx512", "avx2", "neon", "scalar" */
  * environment variable VLM_KERNELS picks the initial set the same way. */
 int vlm_kernels_select(const char *isa);
 
-/* Fast matmul: GEMV (decode, m < 8) on quantized weights (4/8 bits)
- * multiplies int8-quantized activations with integer dot products (~1e-3
- * relative error, faster); off = exact f32 activations everywhere. On by default; the
+/* Fast matmul: calls of fewer than 128 x rows (decode, short prompts) on
+ * quantized weights (4/8 bits) multiply int8-quantized activations with
+ * integer dot products (~1e-3 relative error, faster); off = exact f32
+ * activations everywhere. On by default; the
  * environment variable VLM_PRECISE=1 starts it off. Process-wide (an
  * atomic in cpu.c); vlm_set_precise (vlm.h) is the public form. */
 void vlm_set_fast_matmul(int on);
