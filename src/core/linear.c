@@ -12,7 +12,7 @@
  * per group, with the group sums of x computed once per call.
  *
  * In fast mode (vlm_fast_matmul) 4/8-bit weights take the integer path
- * for up to Q8_MAX_ROWS x rows (decode, short prompts and prefill chunks):
+ * for fewer than Q8_MAX_ROWS x rows (decode, short prompts and prefill chunks):
  * x is quantized to int8 once per call and the table's gemv_q8 runs over W
  * rows in parallel (linear_q8.c), a tile of x rows at a time so the tile
  * stays in cache while W streams by. There it beats the f32 panels, whose
