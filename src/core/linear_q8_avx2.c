@@ -105,8 +105,9 @@ void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t 
 /* ---- W rows ---------------------------------------------------------------- */
 
 /* One row set: its rows (a short last set repeats its last row), the next
- * set's rows (prefetched while this one is summed), the rows' group scales
- * transposed. */
+ * set's rows (prefetched while this one is summed), and the rows' scales
+ * laid out per chunk like the folded sums (via scales, transposed per
+ * group, when groups are not 64 columns). */
 typedef struct row_set {
     const uint8_t *rows[SET], *next[SET];
     int64_t index[SET];
