@@ -7,7 +7,10 @@
  *     rounding;
  * (2) each SIMD kernel set against the plain-C version of the same int8
  *     algorithm (same integers, only the f32 summation order differs);
- * (3) the precision switch: precise mode gives the f32 path exactly.
+ * (3) the precision switch: precise mode gives the f32 path exactly;
+ * (4) regrouping scales by quads of rows (quad_params, which fast mode
+ *     needs) changes no number of any other path.
+ * References always use the weight as MLX stores it, unpacked.
  * Shapes cover 4 and 8 bits, groups 32/64/128, f32/bf16/f16 scales, rows
  * that are not whole 64-column chunks (fast mode takes the f32 path), W
  * rows not a multiple of four, m = 1..41. */
@@ -17,7 +20,8 @@
 
 
 typedef struct qweight {
-    vlm_weight w;
+    vlm_weight w;      /* as MLX stores it */
+    vlm_weight packed; /* the same with quad_params */
     uint32_t *data;
     uint16_t *scales16, *biases16;
     float *scales32, *biases32;
@@ -25,7 +29,7 @@ typedef struct qweight {
 
 static qweight make_weight(int bits, int group, vlm_dtype sdtype, int64_t rows, int64_t cols) {
     qweight q = {{.dtype = VLM_DTYPE_U32, .rows = rows, .cols = cols, .bits = bits,
-                  .group_size = group, .scale_dtype = sdtype}, NULL, NULL, NULL, NULL, NULL};
+                  .group_size = group, .scale_dtype = sdtype}, {0}, NULL, NULL, NULL, NULL, NULL};
     int64_t words = rows * cols * bits / 32, groups = rows * cols / group;
     q.data = malloc((size_t)words * 4);
     for (int64_t i = 0; i < words; i++) q.data[i] = rng_u32() ^ (rng_u32() << 16);
@@ -43,10 +47,13 @@ static qweight make_weight(int bits, int group, vlm_dtype sdtype, int64_t rows, 
     q.w.data = q.data;
     q.w.scales = sdtype == VLM_DTYPE_F32 ? (const void *)q.scales32 : (const void *)q.scales16;
     q.w.biases = sdtype == VLM_DTYPE_F32 ? (const void *)q.biases32 : (const void *)q.biases16;
+    q.packed = q.w;
+    CHECK_OK(vlm_weight_pack_quads(&q.packed));
     return q;
 }
 
 static void free_weight(qweight *q) {
+    vlm_weight_free_quads(&q->packed);
     free(q->data);
     free(q->scales16);
     free(q->biases16);
@@ -108,7 +115,7 @@ static void check_fast_vs_exact(const qweight *q, int64_t m, const char *what) {
     double *yr = malloc((size_t)(m * w->rows) * sizeof(double)), *bound = malloc((size_t)(m * w->rows) * sizeof(double));
     for (int64_t r = 0; r < w->rows; r++) bias[r] = rng_uniform();
     reference(w, x, m, bias, yr, bound);
-    vlm_linear(y, x, m, w, bias);
+    vlm_linear(y, x, m, &q->packed, bias);
     int bad = 0;
     double worst = 0;
     for (int64_t i = 0; i < m * w->rows; i++) {
@@ -163,7 +170,8 @@ static void test_simd_matches_scalar_int8(void) {
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         qweight q = make_weight(shapes[s].bits, shapes[s].group, shapes[s].sdtype, shapes[s].rows, shapes[s].cols);
         const vlm_weight *w = &q.w;
-        if (!linear_q8_supports(w)) { /* rows not whole chunks: fast mode takes the f32 path */
+        CHECK(!linear_q8_supports(w)); /* not without quad_params */
+        if (!linear_q8_supports(&q.packed)) { /* rows not whole chunks: fast mode takes the f32 path */
             free_weight(&q);
             continue;
         }
@@ -178,8 +186,8 @@ static void test_simd_matches_scalar_int8(void) {
         for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(y_ref[i]));
         for (size_t k = 0; k + 1 < sizeof isas / sizeof *isas; k++) {
             if (!vlm_kernels_select(isas[k]) || !vlm_kernels_active()->gemv_q8) continue;
-            a.y = y;
-            vlm_kernels_active()->gemv_q8(&a, 0, w->rows);
+            vlm_q8_args ap = {&q.packed, &acts, y, NULL};
+            vlm_kernels_active()->gemv_q8(&ap, 0, w->rows);
             double diff = test_max_abs_diff(y, y_ref, (size_t)n);
             CHECKF(diff <= 1e-5 * scale + 1e-6, "shape %zu isa %s: max diff %g (scale %g)", s, isas[k], diff, scale);
         }
@@ -225,11 +233,11 @@ static void test_precise_switch(void) {
     float *x = make_x(m, q.w.cols), *yp = malloc((size_t)n * 4), *yf = malloc((size_t)n * 4), *yr = malloc((size_t)n * 4);
     vlm_set_precise(true);
     CHECK(vlm_fast_matmul() == 0);
-    vlm_linear(yp, x, m, &q.w, NULL);
+    vlm_linear(yp, x, m, &q.packed, NULL);
     vlm_linear_ref(yr, x, m, &q.w, NULL);
     vlm_set_precise(false);
     CHECK(vlm_fast_matmul() == 1);
-    vlm_linear(yf, x, m, &q.w, NULL);
+    vlm_linear(yf, x, m, &q.packed, NULL);
     double scale = 0;
     for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(yr[i]));
     CHECK(test_max_abs_diff(yp, yr, (size_t)n) <= 1e-5 * scale);
@@ -241,10 +249,38 @@ static void test_precise_switch(void) {
     free_weight(&q);
 }
 
+/* With quad_params every other path reads the same scales: precise GEMV
+ * and GEMM, the reference, and dequantization give identical numbers. */
+static void test_quads_change_nothing(void) {
+    vlm_set_precise(true);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        qweight q = make_weight(shapes[s].bits, shapes[s].group, shapes[s].sdtype, shapes[s].rows, shapes[s].cols);
+        int64_t n = q.w.rows * q.w.cols, m = 9;
+        float *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4), *x = make_x(m, q.w.cols);
+        vlm_dequantize(&q.w, a);
+        vlm_dequantize(&q.packed, b);
+        CHECKF(memcmp(a, b, (size_t)n * 4) == 0, "shape %zu: dequantized weights differ", s);
+        for (int64_t rows = 1; rows <= m; rows += m - 1) { /* GEMV, GEMM */
+            vlm_linear(a, x, rows, &q.w, NULL);
+            vlm_linear(b, x, rows, &q.packed, NULL);
+            CHECKF(memcmp(a, b, (size_t)(rows * q.w.rows) * 4) == 0, "shape %zu m=%lld: outputs differ", s, (long long)rows);
+        }
+        vlm_linear_ref(a, x, m, &q.w, NULL);
+        vlm_linear_ref(b, x, m, &q.packed, NULL);
+        CHECKF(memcmp(a, b, (size_t)(m * q.w.rows) * 4) == 0, "shape %zu: reference outputs differ", s);
+        free(a);
+        free(b);
+        free(x);
+        free_weight(&q);
+    }
+    vlm_set_precise(false);
+}
+
 void run_tests(void) {
     RUN(test_fast_within_int8_bound);
     RUN(test_simd_matches_scalar_int8);
     RUN(test_simd_quantizer_matches_scalar);
     RUN(test_precise_switch);
+    RUN(test_quads_change_nothing);
     vlm_set_fast_matmul(1);
 }

@@ -175,6 +175,39 @@ static void test_parse_in_memory(void) {
     CHECK(strstr(vlm_last_error(), "mem") && strstr(vlm_last_error(), "'w'"));
 }
 
+/* Released tensor pages read the same afterwards (they come back from the
+ * file), and memory the archive does not own is never touched: dropping a
+ * caller's heap pages would zero them. */
+static void test_release_keeps_data(void) {
+    st_archive *a = NULL;
+    CHECK_OK(st_open_file("fixtures/io/qwen2_vl_bf16/model.safetensors", &a));
+    const st_tensor *t = a ? st_find(a, "vision_tower.patch_embed.proj.weight") : NULL;
+    CHECK(t && t->nbytes > 3 * 4096);
+    if (t) {
+        uint8_t *copy = malloc(t->nbytes);
+        memcpy(copy, t->data, t->nbytes);
+        st_release(a, t->data, t->nbytes);
+        CHECK(memcmp(copy, t->data, t->nbytes) == 0);
+        free(copy);
+    }
+    st_close(a);
+
+    const char *h = "{\"w\":{\"dtype\":\"U8\",\"shape\":[65536],\"data_offsets\":[0,65536]}}";
+    size_t n = strlen(h), size = 8 + n + 65536;
+    uint8_t *buf = calloc(1, size);
+    buf[0] = (uint8_t)n;
+    memcpy(buf + 8, h, n);
+    for (size_t i = 0; i < 65536; i++) buf[8 + n + i] = (uint8_t)(i * 7 + 1);
+    CHECK_OK(st_parse("mem", buf, size, &a));
+    t = a ? st_find(a, "w") : NULL;
+    if (t) st_release(a, t->data, t->nbytes);
+    int same = 1;
+    for (size_t i = 0; i < 65536; i++) same &= buf[8 + n + i] == (uint8_t)(i * 7 + 1);
+    CHECK(t && same);
+    st_close(a);
+    free(buf);
+}
+
 /* ---- broken single files ------------------------------------------------ */
 
 static void test_file_level_errors(void) {
@@ -333,6 +366,7 @@ void run_tests(void) {
     RUN(test_indexed_folder_q4);
     RUN(test_all_dtypes_and_padding);
     RUN(test_parse_in_memory);
+    RUN(test_release_keeps_data);
     RUN(test_file_level_errors);
     RUN(test_header_errors);
     RUN(test_sharded);

@@ -120,11 +120,13 @@ static int make_weights(const bench_format *f, int64_t rows, int64_t cols, bench
         bw->copies[c] = (vlm_weight){.dtype = f->dtype, .rows = rows, .cols = cols, .data = base,
                                      .bits = f->bits, .group_size = 64, .scale_dtype = VLM_DTYPE_BF16,
                                      .scales = base + data, .biases = base + data + 2 * groups};
+        if (vlm_weight_pack_quads(&bw->copies[c])) return 0; /* as a loaded model's are */
     }
     return vlm_weight_validate(&bw->copies[0]) == VLM_OK;
 }
 
 static void free_weights(bench_weights *bw) {
+    for (int c = 0; bw->copies && c < bw->n_copies; c++) vlm_weight_free_quads(&bw->copies[c]);
     free(bw->block);
     free(bw->copies);
 }

@@ -105,7 +105,8 @@ typedef struct vlm_kernel_table {
     /* Integer matmul with int8 activations (4/8-bit weights), or NULL, and
      * its activation quantizer: one row of x (cols a multiple of
      * LINEAR_Q8_BLOCK) to codes in linear_q8_index order for bits-bit
-     * weights, block scales d and block sums of the original x. */
+     * weights, block scales d and block sums of the original x. The
+     * weight has quad_params and r0 is a multiple of 4. */
     void (*gemv_q8)(const vlm_q8_args *a, int64_t r0, int64_t r1);
     void (*quantize_q8)(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
 } vlm_kernel_table;
@@ -121,7 +122,8 @@ void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t 
 /* The integer matmul in plain C: the reference for SIMD versions and the
  * scalar table's entry (linear_q8.c). */
 void linear_q8_gemv_scalar(const vlm_q8_args *a, int64_t r0, int64_t r1);
-/* True when the integer path handles w (fast mode aside). */
+/* True when the integer path handles w (fast mode aside): 4 or 8 bits,
+ * whole chunks, and quad_params packed. */
 int linear_q8_supports(const vlm_weight *w);
 void linear_q8_quantize_row_scalar(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
 /* Quantize the m rows of x for w with t's quantizer into acts (codes,
@@ -148,13 +150,15 @@ static inline float linear_load_float(vlm_dtype dtype, const void *base, int64_t
     }
 }
 
-/* Scale factor of group g of row r of a quantized weight (and its bias). */
-static inline float linear_group_scale(const vlm_weight *w, int64_t r, int64_t g) {
-    return linear_load_float(w->scale_dtype, w->scales, r * (w->cols / w->group_size) + g);
+/* Scale factor of group g of row r of a quantized weight (and its bias),
+ * from quad_params when the weight has them. */
+static inline float linear_group_param(const vlm_weight *w, int64_t r, int64_t g, int bias) {
+    int64_t groups = w->cols / w->group_size;
+    if (w->quad_params) return linear_load_float(w->scale_dtype, w->quad_params, ((r >> 2) * groups + g) * 8 + 4 * bias + (r & 3));
+    return linear_load_float(w->scale_dtype, bias ? w->biases : w->scales, r * groups + g);
 }
-static inline float linear_group_bias(const vlm_weight *w, int64_t r, int64_t g) {
-    return linear_load_float(w->scale_dtype, w->biases, r * (w->cols / w->group_size) + g);
-}
+static inline float linear_group_scale(const vlm_weight *w, int64_t r, int64_t g) { return linear_group_param(w, r, g, 0); }
+static inline float linear_group_bias(const vlm_weight *w, int64_t r, int64_t g) { return linear_group_param(w, r, g, 1); }
 
 extern const vlm_kernel_table vlm_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)

@@ -21,7 +21,13 @@
  * Affine-quantized (MLX): dtype U32, data = rows * (cols*bits/32) words,
  * each row one little-endian bit stream (code i at bits [i*bits, i*bits+bits));
  * scales/biases = rows * (cols/group_size) elements of scale_dtype;
- * w[r][c] = scale[r][c/g] * q[r][c] + bias[r][c/g]. */
+ * w[r][c] = scale[r][c/g] * q[r][c] + bias[r][c/g].
+ * quad_params, when set (vlm_weight_pack_quads), holds the same scales and
+ * biases regrouped for kernels that take W rows four at a time (a quad):
+ * [quads][groups][8] elements of scale_dtype, per group the quad's four
+ * row scales and then its four row biases; a last quad short of rows
+ * repeats its last row. Everything reads scales through it when present,
+ * so a loader may let the original pages go. */
 typedef struct vlm_weight {
     vlm_dtype dtype;
     int64_t rows, cols;
@@ -29,12 +35,17 @@ typedef struct vlm_weight {
     int bits, group_size;      /* quantized only */
     vlm_dtype scale_dtype;     /* quantized only: F32, F16 or BF16 */
     const void *scales, *biases;
+    const void *quad_params;   /* quantized only, optional (owned: vlm_weight_free_quads) */
 } vlm_weight;
 
 static inline int vlm_weight_is_quantized(const vlm_weight *w) { return w->dtype == VLM_DTYPE_U32; }
 /* Check a weight's shape, dtypes, bits and group size before use (loaders
  * call this once; the kernels assume a valid weight). */
 vlm_status vlm_weight_validate(const vlm_weight *w);
+/* Build w->quad_params from a quantized weight's scales and biases (a
+ * dense weight is left as it is). The integer path of fast mode needs it. */
+vlm_status vlm_weight_pack_quads(vlm_weight *w);
+void vlm_weight_free_quads(vlm_weight *w);
 
 /* ---- threading ---------------------------------------------------------- */
 

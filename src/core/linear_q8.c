@@ -16,7 +16,7 @@
 #include "core/kernel_table.h"
 
 int linear_q8_supports(const vlm_weight *w) {
-    return vlm_weight_is_quantized(w) && (w->bits == 4 || w->bits == 8) &&
+    return vlm_weight_is_quantized(w) && w->quad_params && (w->bits == 4 || w->bits == 8) &&
            w->group_size % LINEAR_Q8_BLOCK == 0 && w->cols % LINEAR_Q8_CHUNK == 0;
 }
 

@@ -14,9 +14,10 @@
  * multiplies are the bottleneck (Zen 1 splits them in two) this leaves
  * the multiplier little besides the dot products themselves. Several x
  * rows (a short prompt) go two at a time, sharing each chunk's unpacked
- * weights. Scales and biases are separate arrays: the next set's are
- * prefetched, and a set's work outside the chunk loop (transposing the
- * scales, the bias terms) is kept to a few vector operations per group.
+ * weights. A set is a quad of the weight's quad_params (kernels.h): each
+ * chunk loads its rows' scales as one run of four (two when groups are 32
+ * columns), the bias terms take two groups per FMA, and the next set's
+ * params are prefetched, so a set costs little outside its chunk loop.
  *
  * 4-bit: a chunk's 32 weight bytes hold its even columns in the low
  * nibbles and its odd columns in the high ones, so one
@@ -30,6 +31,7 @@
  */
 #include <immintrin.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/kernel_table.h"
 
@@ -104,114 +106,50 @@ void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t 
 
 /* ---- W rows ---------------------------------------------------------------- */
 
-/* One row set: its rows (a short last set repeats its last row), the next
- * set's rows (prefetched while this one is summed), and the rows' scales
- * laid out per chunk like the folded sums (via scales, transposed per
- * group, when groups are not 64 columns). */
+/* One row set (a quad of W rows): its rows (a short last set repeats its
+ * last row, as its quad_params do), the next set's rows (prefetched while
+ * this one is summed) and the set's scales and biases, [groups][8]. */
 typedef struct row_set {
     const uint8_t *rows[SET], *next[SET];
-    int64_t index[SET];
-    float *scales;       /* [groups][SET] (groups other than 64 columns) */
-    float *chunk_scales; /* [chunks][2][SET]: the scales of each block of the chunk */
+    const void *params;
+    vlm_dtype dtype; /* of the params */
 } row_set;
 
-/* Eight scales or biases from element i of an F32/F16/BF16 array. */
-Q8_INLINE __m256 load8(vlm_dtype dtype, const void *base, int64_t i) {
-    if (dtype == VLM_DTYPE_F32) return _mm256_loadu_ps((const float *)base + i);
-    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)base + i));
-    if (dtype == VLM_DTYPE_F16) return _mm256_cvtph_ps(h);
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+/* [p[lo..lo+3] | p[hi..hi+3]] as floats from an F32/F16/BF16 array: two
+ * runs of four quad params, one per 128-bit half. */
+Q8_INLINE __m256 param_pair(vlm_dtype dtype, const void *p, int64_t lo, int64_t hi) {
+    if (dtype == VLM_DTYPE_F32) return _mm256_set_m128(_mm_loadu_ps((const float *)p + hi), _mm_loadu_ps((const float *)p + lo));
+    const uint16_t *h = p;
+    if (dtype == VLM_DTYPE_F16)
+        return _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)(h + lo)),
+                                                  _mm_loadl_epi64((const __m128i *)(const void *)(h + hi))));
+    /* bf16 is the top half of an f32: interleave zeros below each value */
+    long long four; /* the four params at lo */
+    memcpy(&four, h + lo, sizeof four);
+    __m256i v = lo == hi ? _mm256_set1_epi64x(four)
+                         : _mm256_set_m128i(_mm_loadl_epi64((const __m128i *)(const void *)(h + hi)),
+                                            _mm_loadl_epi64((const __m128i *)(const void *)(h + lo)));
+    return _mm256_castsi256_ps(_mm256_unpacklo_epi16(_mm256_setzero_si256(), v));
 }
 
-/* Four of them. */
-Q8_INLINE __m128 load4(vlm_dtype dtype, const void *base, int64_t i) {
-    if (dtype == VLM_DTYPE_F32) return _mm_loadu_ps((const float *)base + i);
-    __m128i h = _mm_loadl_epi64((const __m128i *)(const void *)((const uint16_t *)base + i));
-    if (dtype == VLM_DTYPE_F16) return _mm_cvtph_ps(h);
-    return _mm_castsi128_ps(_mm_slli_epi32(_mm_cvtepu16_epi32(h), 16));
-}
-
-/* Group g's four row scales v into the set: with 64-column groups a
- * chunk is a group, and v goes straight to both halves of the chunk's
- * scales; otherwise to rs->scales[g], which spread_scales lays out. */
-Q8_INLINE void put_group_scales(row_set *rs, int64_t g, __m128 v, int chunk_groups) {
-    if (chunk_groups) _mm256_storeu_ps(rs->chunk_scales + g * 2 * SET, _mm256_set_m128(v, v));
-    else _mm_storeu_ps(rs->scales + g * SET, v);
-}
-
-/* Every group's scales of the set's four rows, transposed to one vector
- * per group: eight groups at a time (four rows of eight, transposed), then
- * four, then one. */
-static void transpose_scales(const vlm_weight *w, row_set *rs) {
-    int64_t groups = w->cols / w->group_size, g = 0;
-    int chunk_groups = w->group_size == LINEAR_Q8_CHUNK;
-    for (; g + 8 <= groups; g += 8) {
-        __m256 p[SET];
-        for (int k = 0; k < SET; k++) p[k] = load8(w->scale_dtype, w->scales, rs->index[k] * groups + g);
-        __m256 t0 = _mm256_unpacklo_ps(p[0], p[1]), t1 = _mm256_unpackhi_ps(p[0], p[1]);
-        __m256 t2 = _mm256_unpacklo_ps(p[2], p[3]), t3 = _mm256_unpackhi_ps(p[2], p[3]);
-        __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xee),
-                       _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xee)}; /* groups j | j + 4 */
-        for (int j = 0; j < 4; j++) {
-            put_group_scales(rs, g + j, _mm256_castps256_ps128(u[j]), chunk_groups);
-            put_group_scales(rs, g + 4 + j, _mm256_extractf128_ps(u[j], 1), chunk_groups);
-        }
-    }
-    for (; g + 4 <= groups; g += 4) {
-        __m128 p[SET];
-        for (int k = 0; k < SET; k++) p[k] = load4(w->scale_dtype, w->scales, rs->index[k] * groups + g);
-        _MM_TRANSPOSE4_PS(p[0], p[1], p[2], p[3]);
-        for (int j = 0; j < 4; j++) put_group_scales(rs, g + j, p[j], chunk_groups);
-    }
-    for (; g < groups; g++) {
-        float v[SET];
-        for (int k = 0; k < SET; k++) v[k] = linear_load_float(w->scale_dtype, w->scales, rs->index[k] * groups + g);
-        put_group_scales(rs, g, _mm_loadu_ps(v), chunk_groups);
-    }
-}
-
-/* rs->chunk_scales[c] = the rows' scales of each block of chunk c, laid
- * out like the folded sums: [block 0 x 4 rows | block 1 x 4 rows] (for
- * groups other than 64 columns; transpose_scales writes those itself). */
-static void spread_scales(const vlm_weight *w, row_set *rs) {
-    int64_t blocks = w->cols / LINEAR_Q8_BLOCK, blocks_per_group = w->group_size / LINEAR_Q8_BLOCK;
-    int64_t left = blocks_per_group; /* blocks of the current group still to come */
-    const float *s = rs->scales;     /* the current group's scales */
-    for (int64_t b = 0; b < blocks; b++) {
-        _mm_storeu_ps(rs->chunk_scales + b * SET, _mm_loadu_ps(s));
-        if (--left == 0) {
-            s += SET;
-            left = blocks_per_group;
-        }
-    }
+/* The rows' scales of chunk c's two blocks, laid out like its folded sums:
+ * [block 0 x 4 rows | block 1 x 4 rows]; blocks_log2 = log2(blocks per
+ * group). */
+Q8_INLINE __m256 chunk_scales(const row_set *rs, int64_t c, int blocks_log2) {
+    return param_pair(rs->dtype, rs->params, 8 * (2 * c >> blocks_log2), 8 * ((2 * c + 1) >> blocks_log2));
 }
 
 /* [b0 b1 b2 b3]: for each row of the set, the sum over groups of its bias
- * times the group sum of x. Four independent chains, one horizontal
- * reduction for all four. */
+ * times the group sum of x; two groups per step. */
 static __m128 bias_terms(const vlm_weight *w, const row_set *rs, const float *xsum) {
     int64_t groups = w->cols / w->group_size, g = 0;
-    __m256 acc[SET] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (; g + 8 <= groups; g += 8) {
-        __m256 xs = _mm256_loadu_ps(xsum + g);
-        for (int k = 0; k < SET; k++) acc[k] = _mm256_fmadd_ps(load8(w->scale_dtype, w->biases, rs->index[k] * groups + g), xs, acc[k]);
-    }
-    if (g + 4 <= groups) { /* four more groups in the low halves */
-        __m128 xs = _mm_loadu_ps(xsum + g);
-        for (int k = 0; k < SET; k++) {
-            __m128 part = _mm_mul_ps(load4(w->scale_dtype, w->biases, rs->index[k] * groups + g), xs);
-            acc[k] = _mm256_add_ps(acc[k], _mm256_set_m128(_mm_setzero_ps(), part));
-        }
-        g += 4;
-    }
-    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
-    __m128 sums = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    if (g < groups) { /* the last groups of a row that is not whole fours */
-        float tail[SET] = {0, 0, 0, 0};
-        for (; g < groups; g++)
-            for (int k = 0; k < SET; k++) tail[k] += linear_load_float(w->scale_dtype, w->biases, rs->index[k] * groups + g) * xsum[g];
-        sums = _mm_add_ps(sums, _mm_loadu_ps(tail));
-    }
+    __m256 acc = _mm256_setzero_ps();
+    for (; g + 2 <= groups; g += 2)
+        acc = _mm256_fmadd_ps(param_pair(rs->dtype, rs->params, 8 * g + 4, 8 * g + 12),
+                              _mm256_set_m128(_mm_set1_ps(xsum[g + 1]), _mm_set1_ps(xsum[g])), acc);
+    __m128 sums = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    if (g < groups) sums = _mm_fmadd_ps(_mm256_castps256_ps128(param_pair(rs->dtype, rs->params, 8 * g + 4, 8 * g + 4)),
+                                        _mm_set1_ps(xsum[g]), sums);
     return sums;
 }
 
@@ -288,8 +226,8 @@ Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t
 
 /* The factor of chunk c's folded sums: the rows' scales of its blocks
  * times the x row's block scales (pairs: [d0 x4 | d1 x4] per chunk). */
-Q8_INLINE __m256 chunk_factor(const row_set *rs, const float *pairs, int64_t c) {
-    return _mm256_mul_ps(_mm256_loadu_ps(rs->chunk_scales + c * 2 * SET), _mm256_loadu_ps(pairs + c * 2 * SET));
+Q8_INLINE __m256 chunk_factor(__m256 scales, const float *pairs, int64_t c) {
+    return _mm256_mul_ps(scales, _mm256_loadu_ps(pairs + c * 2 * SET));
 }
 
 /* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of NX x rows (codes xq[j], block scale
@@ -297,7 +235,7 @@ Q8_INLINE __m256 chunk_factor(const row_set *rs, const float *pairs, int64_t c) 
  * with two accumulators (the chain from the loads to the FMA is long);
  * two x rows give that overlap by themselves and share the unpacking. */
 Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const float *const f[2], int64_t chunks,
-                        const int NX, const int BITS, __m256 acc[2]) {
+                        int blocks_log2, const int NX, const int BITS, __m256 acc[2]) {
     __m256 part[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     acc[0] = acc[1] = _mm256_setzero_ps();
     int64_t c = 0;
@@ -305,15 +243,17 @@ Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const floa
         __m256i s0[2], s1[2];
         chunk_folds(rs, xq, c, NX, BITS, s0);
         chunk_folds(rs, xq, c + 1, NX, BITS, s1);
+        __m256 sc0 = chunk_scales(rs, c, blocks_log2), sc1 = chunk_scales(rs, c + 1, blocks_log2);
         for (int j = 0; j < NX; j++) {
-            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(rs, f[j], c), acc[j]);
-            part[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1[j]), chunk_factor(rs, f[j], c + 1), part[j]);
+            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(sc0, f[j], c), acc[j]);
+            part[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1[j]), chunk_factor(sc1, f[j], c + 1), part[j]);
         }
     }
     if (c < chunks) {
         __m256i s0[2];
         chunk_folds(rs, xq, c, NX, BITS, s0);
-        for (int j = 0; j < NX; j++) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(rs, f[j], c), acc[j]);
+        __m256 sc0 = chunk_scales(rs, c, blocks_log2);
+        for (int j = 0; j < NX; j++) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(sc0, f[j], c), acc[j]);
     }
     for (int j = 0; j < NX; j++) acc[j] = _mm256_add_ps(acc[j], part[j]);
 }
@@ -334,8 +274,9 @@ static void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pa
     const int8_t *xq[2] = {a->x->q + i * cols, a->x->q + (i + NX - 1) * cols};
     const float *f[2] = {pairs + i * chunks * 2 * SET, pairs + (i + NX - 1) * chunks * 2 * SET};
     __m256 acc[2];
-    if (w->bits == 4) set_sums(rs, xq, f, chunks, NX, 4, acc);
-    else set_sums(rs, xq, f, chunks, NX, 8, acc);
+    int blocks_log2 = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
+    if (w->bits == 4) set_sums(rs, xq, f, chunks, blocks_log2, NX, 4, acc);
+    else set_sums(rs, xq, f, chunks, blocks_log2, NX, 8, acc);
     for (int j = 0; j < NX; j++) {
         float y[SET];
         __m128 sums = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
@@ -344,48 +285,42 @@ static void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pa
     }
 }
 
-/* The scales and biases of the set from W row r on (when in [.., r1)),
- * requested now: they are separate arrays, and waiting for them at the
- * start and end of every set would stall the stream. */
-static void prefetch_next_scales(const vlm_weight *w, int64_t r1, int64_t r) {
+/* The params of set r / SET, requested a set ahead: waiting for them at
+ * the start of every set would stall the stream. */
+static void prefetch_params(const vlm_weight *w, int64_t r1, int64_t r) {
     if (r >= r1) return;
-    int64_t n = r1 - r < SET ? r1 - r : SET, groups = w->cols / w->group_size;
-    size_t esize = vlm_dtype_size(w->scale_dtype), first = (size_t)(r * groups) * esize, bytes = (size_t)(n * groups) * esize;
-    for (size_t o = 0; o < bytes; o += 64) {
-        _mm_prefetch((const char *)w->scales + first + o, _MM_HINT_T0);
-        _mm_prefetch((const char *)w->biases + first + o, _MM_HINT_T0);
-    }
+    int64_t groups = w->cols / w->group_size;
+    size_t bytes = (size_t)(groups * 2 * SET) * vlm_dtype_size(w->scale_dtype);
+    const char *p = (const char *)w->quad_params + (size_t)(r / SET) * bytes;
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
 /* y for W rows [r, min(r + SET, r1)) against every x row, two at a time. A
  * short last set repeats its last row and drops the copies' outputs. */
 static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64_t r, int64_t r1) {
     const vlm_weight *w = a->w;
-    int64_t row_bytes = w->cols * w->bits / 8, i = 0;
+    int64_t row_bytes = w->cols * w->bits / 8, i = 0, groups = w->cols / w->group_size;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
     for (int k = 0; k < SET; k++) {
-        int64_t next = r + SET + k < r1 ? r + SET + k : r1 - 1;
-        rs->index[k] = r + (k < n ? k : n - 1);
-        rs->rows[k] = (const uint8_t *)w->data + rs->index[k] * row_bytes;
+        int64_t row = r + (k < n ? k : n - 1), next = r + SET + k < r1 ? r + SET + k : r1 - 1;
+        rs->rows[k] = (const uint8_t *)w->data + row * row_bytes;
         rs->next[k] = (const uint8_t *)w->data + next * row_bytes;
     }
-    prefetch_next_scales(w, r1, r + SET);
-    transpose_scales(w, rs);
-    if (w->group_size != LINEAR_Q8_CHUNK) spread_scales(w, rs);
+    rs->params = (const char *)w->quad_params + (size_t)(r / SET * groups * 2 * SET) * vlm_dtype_size(w->scale_dtype);
+    prefetch_params(w, r1, r + SET);
     for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, pairs, r, n, i, 2);
     if (i < a->x->m) set_outputs(a, rs, pairs, r, n, i, 1);
 }
 
 void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1) {
-    int64_t m = a->x->m, groups = a->w->cols / a->w->group_size, chunks = a->w->cols / LINEAR_Q8_CHUNK;
-    float *buf = malloc((size_t)(SET * groups + 2 * SET * chunks * (1 + m)) * sizeof(float));
-    if (!buf) { /* out of memory: the plain-C kernel needs no buffer */
+    int64_t m = a->x->m, chunks = a->w->cols / LINEAR_Q8_CHUNK;
+    float *pairs = malloc((size_t)(2 * SET * chunks * m) * sizeof(float));
+    if (!pairs) { /* out of memory: the plain-C kernel needs no buffer */
         linear_q8_gemv_scalar(a, r0, r1);
         return;
     }
-    row_set rs = {.scales = buf, .chunk_scales = buf + SET * groups};
-    float *pairs = rs.chunk_scales + 2 * SET * chunks;
+    row_set rs = {.dtype = a->w->scale_dtype};
     for (int64_t i = 0; i < m; i++) block_scale_pairs(a->x->d + i * 2 * chunks, chunks, pairs + i * 2 * SET * chunks);
     for (int64_t r = r0; r < r1; r += SET) run_set(a, &rs, pairs, r, r1);
-    free(buf);
+    free(pairs);
 }

@@ -18,7 +18,8 @@
  *
  * W rows go four at a time: pairwise adds fold the four rows' sums of a
  * block into one vector [r0 r1 r2 r3], converted and accumulated with one
- * FMA against the rows' scales times the block scale.
+ * FMA against the rows' scales times the block scale; the rows' scales and
+ * biases come side by side from the weight's quad_params (kernels.h).
  */
 #include <arm_neon.h>
 #include <stdlib.h>
@@ -74,10 +75,11 @@ void linear_q8_quantize_row_neon(const float *x, int64_t cols, int bits, int8_t 
 
 /* ---- W rows ---------------------------------------------------------------- */
 
+/* A quad of W rows (a short last set repeats its last row, as its
+ * quad_params do) and its scales and biases, [groups][8] (kernels.h). */
 typedef struct row_set {
     const uint8_t *rows[SET];
-    int64_t index[SET];
-    float *scales; /* [groups][SET]: the rows' group scales, transposed */
+    const void *params;
 } row_set;
 
 /* Four scales or biases from element i of an F32/F16/BF16 array. */
@@ -88,26 +90,13 @@ static inline float32x4_t load4(vlm_dtype dtype, const void *base, int64_t i) {
     return vreinterpretq_f32_u32(vshlq_n_u32(vmovl_u16(h), 16));
 }
 
-static void transpose_scales(const vlm_weight *w, row_set *rs) {
-    int64_t groups = w->cols / w->group_size, g = 0;
-    for (; g + 4 <= groups; g += 4) {
-        float32x4x4_t p;
-        for (int k = 0; k < SET; k++) p.val[k] = load4(w->scale_dtype, w->scales, rs->index[k] * groups + g);
-        vst4q_f32(rs->scales + g * SET, p); /* interleaving stores the transpose */
-    }
-    for (; g < groups; g++)
-        for (int k = 0; k < SET; k++)
-            rs->scales[g * SET + k] = linear_load_float(w->scale_dtype, w->scales, rs->index[k] * groups + g);
-}
-
-/* sum over groups of W row r's bias * (group sum of x). */
-static float bias_term(const vlm_weight *w, int64_t r, const float *xsum) {
-    int64_t groups = w->cols / w->group_size, g = 0;
+/* [b0 b1 b2 b3]: for each row of the set, the sum over groups of its bias
+ * times the group sum of x. */
+static float32x4_t bias_terms(const vlm_weight *w, const row_set *rs, const float *xsum) {
+    int64_t groups = w->cols / w->group_size;
     float32x4_t acc = vdupq_n_f32(0.0f);
-    for (; g + 4 <= groups; g += 4) acc = vfmaq_f32(acc, load4(w->scale_dtype, w->biases, r * groups + g), vld1q_f32(xsum + g));
-    float sum = vaddvq_f32(acc);
-    for (; g < groups; g++) sum += linear_load_float(w->scale_dtype, w->biases, r * groups + g) * xsum[g];
-    return sum;
+    for (int64_t g = 0; g < groups; g++) acc = vfmaq_n_f32(acc, load4(w->scale_dtype, rs->params, 8 * g + 4), xsum[g]);
+    return acc;
 }
 
 /* Block h of chunk c of 4-bit row bytes against the block's codes. */
@@ -142,9 +131,9 @@ static int32_t code_sum(const int8_t *xq, int64_t b) {
 static float32x4_t set_sums(const vlm_weight *w, const row_set *rs, const int8_t *xq, const float *d,
                             const int32_t *offsets) {
     int64_t chunks = w->cols / LINEAR_Q8_CHUNK, blocks_per_group = w->group_size / LINEAR_Q8_BLOCK;
-    int64_t left = blocks_per_group;  /* blocks of the current group still to come */
-    const float *scales = rs->scales; /* the current group's */
-    float32x4_t acc = vdupq_n_f32(0.0f);
+    int64_t left = blocks_per_group; /* blocks of the current group still to come */
+    int64_t g = 0;
+    float32x4_t acc = vdupq_n_f32(0.0f), scales = load4(w->scale_dtype, rs->params, 0);
     for (int64_t c = 0; c < chunks; c++)
         for (int h = 0; h < 2; h++) {
             int32x4_t s[SET];
@@ -153,9 +142,9 @@ static float32x4_t set_sums(const vlm_weight *w, const row_set *rs, const int8_t
             int32x4_t f = vpaddq_s32(vpaddq_s32(s[0], s[1]), vpaddq_s32(s[2], s[3]));
             int64_t b = 2 * c + h;
             if (w->bits == 8) f = vaddq_s32(f, vdupq_n_s32(offsets[b]));
-            acc = vfmaq_f32(acc, vcvtq_f32_s32(f), vmulq_n_f32(vld1q_f32(scales), d[b]));
-            if (--left == 0) {
-                scales += SET;
+            acc = vfmaq_f32(acc, vcvtq_f32_s32(f), vmulq_n_f32(scales, d[b]));
+            if (--left == 0 && b + 1 < 2 * chunks) {
+                scales = load4(w->scale_dtype, rs->params, 8 * ++g);
                 left = blocks_per_group;
             }
         }
@@ -169,35 +158,27 @@ static void run_set(const vlm_q8_args *a, row_set *rs, const int32_t *offsets, i
     int64_t cols = w->cols, groups = cols / w->group_size, blocks = cols / LINEAR_Q8_BLOCK;
     int64_t row_bytes = cols * w->bits / 8;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
-    for (int k = 0; k < SET; k++) {
-        rs->index[k] = r + (k < n ? k : n - 1);
-        rs->rows[k] = (const uint8_t *)w->data + rs->index[k] * row_bytes;
-    }
-    transpose_scales(w, rs);
+    for (int k = 0; k < SET; k++) rs->rows[k] = (const uint8_t *)w->data + (r + (k < n ? k : n - 1)) * row_bytes;
+    rs->params = (const char *)w->quad_params + (size_t)(r / SET * groups * 2 * SET) * vlm_dtype_size(w->scale_dtype);
     for (int64_t i = 0; i < a->x->m; i++) {
         float y[SET];
-        vst1q_f32(y, set_sums(w, rs, a->x->q + i * cols, a->x->d + i * blocks, offsets + i * blocks));
-        for (int k = 0; k < n; k++)
-            a->y[i * w->rows + r + k] = y[k] + bias_term(w, r + k, a->x->xsum + i * groups) +
-                                        (a->bias ? a->bias[r + k] : 0.0f);
+        float32x4_t sums = set_sums(w, rs, a->x->q + i * cols, a->x->d + i * blocks, offsets + i * blocks);
+        vst1q_f32(y, vaddq_f32(sums, bias_terms(w, rs, a->x->xsum + i * groups)));
+        for (int k = 0; k < n; k++) a->y[i * w->rows + r + k] = y[k] + (a->bias ? a->bias[r + k] : 0.0f);
     }
 }
 
 void linear_q8_gemv_neon(const vlm_q8_args *a, int64_t r0, int64_t r1) {
-    int64_t m = a->x->m, groups = a->w->cols / a->w->group_size, blocks = a->w->cols / LINEAR_Q8_BLOCK;
-    float *scales = malloc((size_t)(SET * groups) * sizeof(float));
+    int64_t m = a->x->m, blocks = a->w->cols / LINEAR_Q8_BLOCK;
     int32_t *offsets = malloc((size_t)(m * blocks) * sizeof(int32_t));
-    if (!scales || !offsets) { /* out of memory: the plain-C kernel needs no buffer */
-        free(scales);
-        free(offsets);
+    if (!offsets) { /* out of memory: the plain-C kernel needs no buffer */
         linear_q8_gemv_scalar(a, r0, r1);
         return;
     }
     if (a->w->bits == 8)
         for (int64_t i = 0; i < m; i++)
             for (int64_t b = 0; b < blocks; b++) offsets[i * blocks + b] = 128 * code_sum(a->x->q + i * a->w->cols, b);
-    row_set rs = {.scales = scales};
+    row_set rs;
     for (int64_t r = r0; r < r1; r += SET) run_set(a, &rs, offsets, r, r1);
-    free(scales);
     free(offsets);
 }

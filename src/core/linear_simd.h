@@ -168,6 +168,17 @@ static void to_f32(vlm_dtype dtype, const void *base, int64_t start, int64_t n, 
     for (; k < n; k++) out[k] = linear_load_float(dtype, base, start + k);
 }
 
+/* Scales (bias 0) or biases (bias 1) of groups [g0, g0 + n) of W row r
+ * as f32: contiguous in the original arrays, every eighth element of
+ * quad_params. */
+static void row_params_f32(const vlm_weight *w, int64_t r, int64_t g0, int64_t n, int bias, float *out) {
+    if (!w->quad_params) {
+        to_f32(w->scale_dtype, bias ? w->biases : w->scales, r * (w->cols / w->group_size) + g0, n, out);
+        return;
+    }
+    for (int64_t g = 0; g < n; g++) out[g] = linear_group_param(w, r, g0 + g, bias);
+}
+
 /* y for NROWS consecutive W rows starting at r, one x row. */
 SIMD_INLINE void gemv_dense_rows(const vlm_gemv_args *a, vlm_dtype dtype, int64_t r, int64_t i,
                                  const int NROWS) {
@@ -297,7 +308,7 @@ SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, const odd_unpacker *u, 
     for (int64_t g0 = 0; g0 < groups; g0 += GEMV_GROUP_CHUNK) {
         int64_t ng = groups - g0 < GEMV_GROUP_CHUNK ? groups - g0 : GEMV_GROUP_CHUNK;
         for (int rr = 0; rr < NROWS; rr++)
-            to_f32(w->scale_dtype, w->scales, (r + rr) * groups + g0, ng, sb + rr * ng);
+            row_params_f32(w, r + rr, g0, ng, 0, sb + rr * ng);
         for (int64_t g = g0; g < g0 + ng; g++) {
             VF part[4] = {vzero(), vzero(), vzero(), vzero()};
             for (int64_t k = g * w->group_size; k < (g + 1) * w->group_size; k += STEP) {
@@ -316,7 +327,7 @@ SIMD_INLINE void gemv_quant_rows(const vlm_gemv_args *a, const odd_unpacker *u, 
             for (int rr = 0; rr < NROWS; rr++) acc[rr] = vfma(vset1(sb[rr * ng + g - g0]), part[rr], acc[rr]);
         }
         for (int rr = 0; rr < NROWS; rr++) {
-            to_f32(w->scale_dtype, w->biases, (r + rr) * groups + g0, ng, sb + rr * ng);
+            row_params_f32(w, r + rr, g0, ng, 1, sb + rr * ng);
             bias_terms[rr] += simd_dot(sb + rr * ng, xsum + g0, ng);
         }
     }

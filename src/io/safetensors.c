@@ -315,6 +315,18 @@ static vlm_status add_file(st_archive *a, const char *path, const uint8_t *map, 
     return VLM_OK;
 }
 
+void st_release(const st_archive *a, const void *p, size_t n) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), begin = (uintptr_t)p, end = begin + n;
+    for (int i = 0; i < a->n_files; i++) {
+        const st_file *f = &a->files[i];
+        uintptr_t map = (uintptr_t)f->map;
+        if (!f->owns_map || begin < map || end > map + f->size) continue;
+        uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+        if (first < last) madvise((void *)first, last - first, MADV_DONTNEED);
+        return;
+    }
+}
+
 void st_close(st_archive *a) {
     if (!a) return;
     for (size_t i = 0; i < a->n_tensors; i++) free((char *)a->tensors[i].name);

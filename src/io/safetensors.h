@@ -49,6 +49,11 @@ const st_tensor *st_find(const st_archive *a, const char *name);
 const char *st_metadata(const st_archive *a, const char *key);
 /* Number of elements of a tensor. */
 int64_t st_numel(const st_tensor *t);
+/* The caller copied [p, p + n) of a tensor and will read the copy: the
+ * pages wholly inside leave the process's resident memory (they come back
+ * from the file if read again). Memory the archive did not map itself is
+ * left alone. */
+void st_release(const st_archive *a, const void *p, size_t n);
 
 /* Validate and parse a header given in memory (used by the fuzzer and
  * st_open_file): buf holds the whole file of file_size bytes. */

@@ -189,6 +189,16 @@ vlm_status weights_expert(const st_archive *a, const vlm_quant_config *q, const 
     return bind_matrix(a, q, prefix, 3, expert, out);
 }
 
+vlm_status weights_pack_quads(const st_archive *a, vlm_weight *w) {
+    if (!vlm_weight_is_quantized(w)) return VLM_OK;
+    vlm_status st = vlm_weight_pack_quads(w);
+    if (st) return st;
+    size_t bytes = (size_t)(w->rows * (w->cols / w->group_size)) * vlm_dtype_size(w->scale_dtype);
+    st_release(a, w->scales, bytes);
+    st_release(a, w->biases, bytes);
+    return VLM_OK;
+}
+
 vlm_status weights_dense_flat(const st_archive *a, const char *name, vlm_weight *out) {
     const st_tensor *w;
     vlm_status st = weights_tensor(a, name, &w);

@@ -48,6 +48,7 @@ static vlm_status linear_bind_child(const st_archive *a, const vlm_quant_config 
 }
 
 void linear_free(linear_layer *l) {
+    vlm_weight_free_quads(&l->w);
     free(l->bias);
     l->bias = NULL;
 }

@@ -83,7 +83,13 @@ static vlm_status bind_layer(qwen2_lm *lm, qwen2_layer *l, const st_archive *a,
                                   BIAS_REQUIRED, BIAS_NONE, &l->attn)))
         return st;
     snprintf(p, sizeof p, "%slayers.%d.mlp", text, i);
-    return swiglu_mlp_bind(a, q, p, lm->dim, lm->hidden, BIAS_NONE, &l->mlp);
+    if ((st = swiglu_mlp_bind(a, q, p, lm->dim, lm->hidden, BIAS_NONE, &l->mlp))) return st;
+    /* decode runs these one token at a time: regroup their scales for the
+     * integer path (the vision tower's big batches never take it) */
+    linear_layer *all[] = {&l->attn.q, &l->attn.k, &l->attn.v, &l->attn.o, &l->mlp.gate, &l->mlp.up, &l->mlp.down};
+    for (size_t k = 0; k < sizeof all / sizeof *all; k++)
+        if ((st = weights_pack_quads(a, &all[k]->w))) return st;
+    return VLM_OK;
 }
 
 /* lm_head, or the embedding when the config ties them. */
@@ -102,7 +108,7 @@ static vlm_status bind_head(qwen2_lm *lm, const cJSON *config, const st_archive 
         return vlm_error(VLM_ERR_FORMAT, "tensor %s is [%lld, %lld], expected [%lld, %lld]", name,
                          (long long)lm->lm_head.rows, (long long)lm->lm_head.cols,
                          (long long)lm->vocab, (long long)lm->dim);
-    return st;
+    return st ? st : weights_pack_quads(a, &lm->lm_head);
 }
 
 vlm_status qwen2_lm_load(qwen2_lm *lm, const cJSON *config, const st_archive *a,
@@ -117,6 +123,7 @@ vlm_status qwen2_lm_load(qwen2_lm *lm, const cJSON *config, const st_archive *a,
         return vlm_error(VLM_ERR_FORMAT, "tensor %s.weight is [%lld, %lld], expected [%lld, %lld]",
                          p, (long long)lm->embed.rows, (long long)lm->embed.cols,
                          (long long)lm->vocab, (long long)lm->dim);
+    if ((st = weights_pack_quads(a, &lm->embed))) return st;
     lm->layers = vlm_calloc((size_t)lm->n_layers, sizeof *lm->layers);
     if (!lm->layers) return VLM_ERR_OUT_OF_MEMORY;
     for (int i = 0; i < lm->n_layers; i++)
@@ -136,6 +143,8 @@ void qwen2_lm_free(qwen2_lm *lm) {
     }
     free(lm->layers);
     norm_free(&lm->norm);
+    if (lm->lm_head.quad_params != lm->embed.quad_params) vlm_weight_free_quads(&lm->lm_head);
+    vlm_weight_free_quads(&lm->embed);
     memset(lm, 0, sizeof *lm);
 }
 
