@@ -1,0 +1,307 @@
+/*
+ * linear_q8_x86.h — the W-row loops of the x86 integer matmul (int8
+ * activations x 4/8-bit MLX codes), written once and included by each
+ * kernel file: linear_q8_avx2.c (AVX2 dot products) and
+ * linear_q8_vnni_avx512.c (Q8_DPBUSD defined: AVX-512 VNNI vpdpbusd on
+ * 256-bit vectors). The includer defines Q8_GEMV, the function's name; x
+ * comes from linear_q8_quantize_row_avx2.
+ *
+ * W rows go four at a time (a set), so each activation load serves four
+ * rows, and the four rows' integer sums of a chunk (64 columns, two
+ * blocks) are folded into one vector before they become floats: two levels
+ * of horizontal adds leave [r0 r1 r2 r3 | r0 r1 r2 r3], the chunk's first
+ * block in the low half and its second in the high half (the adds never
+ * cross halves), and one conversion and one FMA against the rows' factors
+ * (group scale times block scale) accumulate them. On CPUs where 256-bit
+ * multiplies are the bottleneck (Zen 1 splits them in two) this leaves
+ * the multiplier little besides the dot products themselves. Several x
+ * rows (a short prompt) go two at a time, sharing each chunk's unpacked
+ * weights. A set is a quad of the weight's quad_params (kernels.h): each
+ * chunk loads its rows' scales as one run of four (two when groups are 32
+ * columns), the bias terms take two groups per FMA, and the next set's
+ * params are prefetched, so a set costs little outside its chunk loop.
+ *
+ * 4-bit: a chunk's 32 weight bytes hold its even columns in the low
+ * nibbles and its odd columns in the high ones, so one
+ * _mm256_maddubs_epi16 per nibble plane (u8 code x s8 activation, pairs
+ * summed: at most 2*15*127) gives i16 sums; two rows' sums added pairwise
+ * stay below 15240 and four rows' below 30480, so both horizontal adds
+ * stay in i16 and one _mm256_madd_epi16 with ones widens them.
+ * 8-bit: codes up to 255 would saturate maddubs, so codes and activations
+ * are widened to i16, a block half at a time, and multiplied with
+ * _mm256_madd_epi16; the rows are folded with i32 horizontal adds.
+ * With VNNI (Q8_DPBUSD(acc, u8, s8): acc + the sum of four u8 x s8
+ * products per i32 lane, no saturation) both widths skip the i16 stage: a
+ * 4-bit row's two nibble planes and an 8-bit row's two block halves go
+ * straight into i32 lanes, folded with i32 horizontal adds; an 8-bit
+ * chunk's x codes are regrouped per block half with one permute.
+ */
+#ifndef Q8_GEMV
+#error "define Q8_GEMV (the kernel's name) before including linear_q8_x86.h"
+#endif
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/kernel_table.h"
+
+#define Q8_INLINE static inline __attribute__((always_inline))
+
+enum { SET = 4 }; /* W rows per set */
+
+/* One row set (a quad of W rows): its rows (a short last set repeats its
+ * last row, as its quad_params do), the next set's rows (prefetched while
+ * this one is summed) and the set's scales and biases, [groups][8]. */
+typedef struct row_set {
+    const uint8_t *rows[SET], *next[SET];
+    const void *params;
+    vlm_dtype dtype; /* of the params */
+} row_set;
+
+/* [p[lo..lo+3] | p[hi..hi+3]] as floats from an F32/F16/BF16 array: two
+ * runs of four quad params, one per 128-bit half. */
+Q8_INLINE __m256 param_pair(vlm_dtype dtype, const void *p, int64_t lo, int64_t hi) {
+    if (dtype == VLM_DTYPE_F32) return _mm256_set_m128(_mm_loadu_ps((const float *)p + hi), _mm_loadu_ps((const float *)p + lo));
+    const uint16_t *h = p;
+    if (dtype == VLM_DTYPE_F16)
+        return _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)(h + lo)),
+                                                  _mm_loadl_epi64((const __m128i *)(const void *)(h + hi))));
+    /* bf16 is the top half of an f32: interleave zeros below each value */
+    long long four; /* the four params at lo */
+    memcpy(&four, h + lo, sizeof four);
+    __m256i v = lo == hi ? _mm256_set1_epi64x(four)
+                         : _mm256_set_m128i(_mm_loadl_epi64((const __m128i *)(const void *)(h + hi)),
+                                            _mm_loadl_epi64((const __m128i *)(const void *)(h + lo)));
+    return _mm256_castsi256_ps(_mm256_unpacklo_epi16(_mm256_setzero_si256(), v));
+}
+
+/* The rows' scales of chunk c's two blocks, laid out like its folded sums:
+ * [block 0 x 4 rows | block 1 x 4 rows]; blocks_log2 = log2(blocks per
+ * group). */
+Q8_INLINE __m256 chunk_scales(const row_set *rs, int64_t c, int blocks_log2) {
+    return param_pair(rs->dtype, rs->params, 8 * (2 * c >> blocks_log2), 8 * ((2 * c + 1) >> blocks_log2));
+}
+
+/* [b0 b1 b2 b3]: for each row of the set, the sum over groups of its bias
+ * times the group sum of x; two groups per step. */
+static __m128 bias_terms(const vlm_weight *w, const row_set *rs, const float *xsum) {
+    int64_t groups = w->cols / w->group_size, g = 0;
+    __m256 acc = _mm256_setzero_ps();
+    for (; g + 2 <= groups; g += 2)
+        acc = _mm256_fmadd_ps(param_pair(rs->dtype, rs->params, 8 * g + 4, 8 * g + 12),
+                              _mm256_set_m128(_mm_set1_ps(xsum[g + 1]), _mm_set1_ps(xsum[g])), acc);
+    __m128 sums = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    if (g < groups) sums = _mm_fmadd_ps(_mm256_castps256_ps128(param_pair(rs->dtype, rs->params, 8 * g + 4, 8 * g + 4)),
+                                        _mm_set1_ps(xsum[g]), sums);
+    return sums;
+}
+
+/* The four rows' planes of 4-bit chunk c: low and high nibbles as bytes
+ * (masking before the shift lets both planes start from the loaded bytes,
+ * which measured faster on Zen 1 than shift-then-mask). */
+Q8_INLINE void q4_planes(const row_set *rs, int64_t c, __m256i lo[SET], __m256i hi[SET]) {
+    const __m256i nib = _mm256_set1_epi8(15);
+    for (int k = 0; k < SET; k++) {
+        _mm_prefetch((const char *)rs->next[k] + c * 32, _MM_HINT_T0);
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(rs->rows[k] + c * 32));
+        lo[k] = _mm256_and_si256(v, nib);
+        hi[k] = _mm256_srli_epi16(_mm256_andnot_si256(nib, v), 4);
+    }
+}
+
+/* [r0 r1 r2 r3 | r0 r1 r2 r3]: four rows' i32 lanes folded. */
+Q8_INLINE __m256i fold_i32(const __m256i s[SET]) {
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+}
+
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums of a 4-bit chunk's planes with an x
+ * row's codes of the chunk (even columns, then odd). */
+Q8_INLINE __m256i q4_fold(const __m256i lo[SET], const __m256i hi[SET], const int8_t *xc) {
+    __m256i xe = _mm256_loadu_si256((const __m256i *)(const void *)xc);
+    __m256i xo = _mm256_loadu_si256((const __m256i *)(const void *)(xc + 32));
+    __m256i s[SET];
+#ifdef Q8_DPBUSD
+    for (int k = 0; k < SET; k++) s[k] = Q8_DPBUSD(Q8_DPBUSD(_mm256_setzero_si256(), lo[k], xe), hi[k], xo);
+    return fold_i32(s);
+#else
+    for (int k = 0; k < SET; k++) s[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], xe), _mm256_maddubs_epi16(hi[k], xo));
+    __m256i h = _mm256_hadd_epi16(_mm256_hadd_epi16(s[0], s[1]), _mm256_hadd_epi16(s[2], s[3]));
+    return _mm256_madd_epi16(h, _mm256_set1_epi16(1));
+#endif
+}
+
+#ifdef Q8_DPBUSD
+enum { Q8_VECS = 2 }; /* vectors per 8-bit chunk row */
+
+/* Row k's bytes of 8-bit chunk c as two vectors, j = 0, 1: bytes
+ * 16j..16j+15 of the chunk's first block (low half) and of its second
+ * (high half). */
+Q8_INLINE void q8_planes(const row_set *rs, int k, int64_t c, __m256i v[Q8_VECS]) {
+    const uint8_t *bytes = rs->rows[k] + c * 64;
+    _mm_prefetch((const char *)rs->next[k] + c * 64, _MM_HINT_T0);
+    for (int j = 0; j < 2; j++)
+        v[j] = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
+                                   (const __m128i *)(const void *)(bytes + 16 * j));
+}
+
+/* x codes of a chunk laid out like q8_planes: its runs of eight
+ * (linear_q8_index) regrouped into block halves. */
+Q8_INLINE void q8_codes(const int8_t *xc, __m256i x[Q8_VECS]) {
+    for (int j = 0; j < 2; j++)
+        x[j] = _mm256_permute4x64_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(xc + 32 * j)), 0xd8);
+}
+
+Q8_INLINE __m256i q8_dot(const __m256i v[Q8_VECS], const __m256i x[Q8_VECS]) {
+    return Q8_DPBUSD(Q8_DPBUSD(_mm256_setzero_si256(), v[0], x[0]), v[1], x[1]);
+}
+#else
+enum { Q8_VECS = 4 };
+
+/* Row k's bytes of 8-bit chunk c widened to i16: u[j] holds bytes
+ * 8j..8j+7 of the chunk's first block (low half) and of its second (high
+ * half), which pair with x codes 16j..16j+15 (linear_q8_index). */
+Q8_INLINE void q8_planes(const row_set *rs, int k, int64_t c, __m256i u[Q8_VECS]) {
+    const __m256i zero = _mm256_setzero_si256();
+    const uint8_t *bytes = rs->rows[k] + c * 64;
+    _mm_prefetch((const char *)rs->next[k] + c * 64, _MM_HINT_T0);
+    for (int j = 0; j < 2; j++) {
+        __m256i v = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
+                                        (const __m128i *)(const void *)(bytes + 16 * j));
+        u[2 * j] = _mm256_unpacklo_epi8(v, zero);
+        u[2 * j + 1] = _mm256_unpackhi_epi8(v, zero);
+    }
+}
+
+/* x codes of a chunk widened to i16. */
+Q8_INLINE void q8_codes(const int8_t *xc, __m256i x[Q8_VECS]) {
+    for (int j = 0; j < 4; j++) x[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xc + 16 * j)));
+}
+
+Q8_INLINE __m256i q8_dot(const __m256i u[Q8_VECS], const __m256i x[Q8_VECS]) {
+    __m256i a = _mm256_add_epi32(_mm256_madd_epi16(u[0], x[0]), _mm256_madd_epi16(u[1], x[1]));
+    __m256i b = _mm256_add_epi32(_mm256_madd_epi16(u[2], x[2]), _mm256_madd_epi16(u[3], x[3]));
+    return _mm256_add_epi32(a, b);
+}
+
+#endif
+/* Folded sums of chunk c of the set's rows with NX x rows (codes xq[j]),
+ * the chunk's weight planes unpacked once for all of them. */
+Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t c, const int NX, const int BITS,
+                           __m256i out[2]) {
+    if (BITS == 4) {
+        __m256i lo[SET], hi[SET];
+        q4_planes(rs, c, lo, hi);
+        for (int j = 0; j < NX; j++) out[j] = q4_fold(lo, hi, xq[j] + c * 64);
+    } else { /* one row's planes at a time: all four would not fit the registers */
+        __m256i x[2][Q8_VECS], d[2][SET];
+        for (int j = 0; j < NX; j++) q8_codes(xq[j] + c * 64, x[j]);
+        for (int k = 0; k < SET; k++) {
+            __m256i u[Q8_VECS];
+            q8_planes(rs, k, c, u);
+            for (int j = 0; j < NX; j++) d[j][k] = q8_dot(u, x[j]);
+        }
+        for (int j = 0; j < NX; j++) out[j] = fold_i32(d[j]);
+    }
+}
+
+/* The factor of chunk c's folded sums: the rows' scales of its blocks
+ * times the x row's block scales (pairs: [d0 x4 | d1 x4] per chunk). */
+Q8_INLINE __m256 chunk_factor(__m256 scales, const float *pairs, int64_t c) {
+    return _mm256_mul_ps(scales, _mm256_loadu_ps(pairs + c * 2 * SET));
+}
+
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of NX x rows (codes xq[j], block scale
+ * pairs f[j]) with the set's rows. One x row takes two chunks per step
+ * with two accumulators (the chain from the loads to the FMA is long);
+ * two x rows give that overlap by themselves and share the unpacking. */
+Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const float *const f[2], int64_t chunks,
+                        int blocks_log2, const int NX, const int BITS, __m256 acc[2]) {
+    __m256 part[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    acc[0] = acc[1] = _mm256_setzero_ps();
+    int64_t c = 0;
+    for (; c + 2 <= chunks; c += 2) {
+        __m256i s0[2], s1[2];
+        chunk_folds(rs, xq, c, NX, BITS, s0);
+        chunk_folds(rs, xq, c + 1, NX, BITS, s1);
+        __m256 sc0 = chunk_scales(rs, c, blocks_log2), sc1 = chunk_scales(rs, c + 1, blocks_log2);
+        for (int j = 0; j < NX; j++) {
+            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(sc0, f[j], c), acc[j]);
+            part[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1[j]), chunk_factor(sc1, f[j], c + 1), part[j]);
+        }
+    }
+    if (c < chunks) {
+        __m256i s0[2];
+        chunk_folds(rs, xq, c, NX, BITS, s0);
+        __m256 sc0 = chunk_scales(rs, c, blocks_log2);
+        for (int j = 0; j < NX; j++) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(sc0, f[j], c), acc[j]);
+    }
+    for (int j = 0; j < NX; j++) acc[j] = _mm256_add_ps(acc[j], part[j]);
+}
+
+/* pairs[c] = [d(2c) x4 | d(2c+1) x4]: one x row's block scales laid out
+ * like the folded sums. */
+static void block_scale_pairs(const float *d, int64_t chunks, float *pairs) {
+    for (int64_t c = 0; c < chunks; c++)
+        _mm256_storeu_ps(pairs + c * 2 * SET, _mm256_set_m128(_mm_set1_ps(d[2 * c + 1]), _mm_set1_ps(d[2 * c])));
+}
+
+/* y of NX x rows from i for the set's rows (the first n are real); pairs
+ * holds every x row's block scale pairs. */
+static void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pairs, int64_t r, int n, int64_t i,
+                        const int NX) {
+    const vlm_weight *w = a->w;
+    int64_t cols = w->cols, groups = cols / w->group_size, chunks = cols / LINEAR_Q8_CHUNK;
+    const int8_t *xq[2] = {a->x->q + i * cols, a->x->q + (i + NX - 1) * cols};
+    const float *f[2] = {pairs + i * chunks * 2 * SET, pairs + (i + NX - 1) * chunks * 2 * SET};
+    __m256 acc[2];
+    int blocks_log2 = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
+    if (w->bits == 4) set_sums(rs, xq, f, chunks, blocks_log2, NX, 4, acc);
+    else set_sums(rs, xq, f, chunks, blocks_log2, NX, 8, acc);
+    for (int j = 0; j < NX; j++) {
+        float y[SET];
+        __m128 sums = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
+        _mm_storeu_ps(y, _mm_add_ps(sums, bias_terms(w, rs, a->x->xsum + (i + j) * groups)));
+        for (int k = 0; k < n; k++) a->y[(i + j) * w->rows + r + k] = y[k] + (a->bias ? a->bias[r + k] : 0.0f);
+    }
+}
+
+/* The params of set r / SET, requested a set ahead: waiting for them at
+ * the start of every set would stall the stream. */
+static void prefetch_params(const vlm_weight *w, int64_t r1, int64_t r) {
+    if (r >= r1) return;
+    int64_t groups = w->cols / w->group_size;
+    size_t bytes = (size_t)(groups * 2 * SET) * vlm_dtype_size(w->scale_dtype);
+    const char *p = (const char *)w->quad_params + (size_t)(r / SET) * bytes;
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
+/* y for W rows [r, min(r + SET, r1)) against every x row, two at a time. A
+ * short last set repeats its last row and drops the copies' outputs. */
+static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64_t r, int64_t r1) {
+    const vlm_weight *w = a->w;
+    int64_t row_bytes = w->cols * w->bits / 8, i = 0, groups = w->cols / w->group_size;
+    int n = r1 - r < SET ? (int)(r1 - r) : SET;
+    for (int k = 0; k < SET; k++) {
+        int64_t row = r + (k < n ? k : n - 1), next = r + SET + k < r1 ? r + SET + k : r1 - 1;
+        rs->rows[k] = (const uint8_t *)w->data + row * row_bytes;
+        rs->next[k] = (const uint8_t *)w->data + next * row_bytes;
+    }
+    rs->params = (const char *)w->quad_params + (size_t)(r / SET * groups * 2 * SET) * vlm_dtype_size(w->scale_dtype);
+    prefetch_params(w, r1, r + SET);
+    for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, pairs, r, n, i, 2);
+    if (i < a->x->m) set_outputs(a, rs, pairs, r, n, i, 1);
+}
+
+void Q8_GEMV(const vlm_q8_args *a, int64_t r0, int64_t r1) {
+    int64_t m = a->x->m, chunks = a->w->cols / LINEAR_Q8_CHUNK;
+    float *pairs = malloc((size_t)(2 * SET * chunks * m) * sizeof(float));
+    if (!pairs) { /* out of memory: the plain-C kernel needs no buffer */
+        linear_q8_gemv_scalar(a, r0, r1);
+        return;
+    }
+    row_set rs = {.dtype = a->w->scale_dtype};
+    for (int64_t i = 0; i < m; i++) block_scale_pairs(a->x->d + i * 2 * chunks, chunks, pairs + i * 2 * SET * chunks);
+    for (int64_t r = r0; r < r1; r += SET) run_set(a, &rs, pairs, r, r1);
+    free(pairs);
+}
