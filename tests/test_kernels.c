@@ -2,16 +2,17 @@
  *
  * vlm_linear (every dtype, every bit width and group size, ragged shapes,
  * m = 1..64) against vlm_linear_ref under each kernel set the CPU runs and
- * with 1 and several threads; the thread pool; the elementwise ops against
+ * with 1 and several threads (including the SIMD source at AVX-512's
+ * width in plain C, kernels_wide.h); the thread pool; the elementwise ops against
  * double-precision formulas and published values; RoPE; and attention
  * against a naive double-precision softmax(q.k^T) v. */
 #include <stdatomic.h>
 
 #include "core/kernels.h"
+#include "kernels_wide.h"
 #include "test.h"
 #include "test_rng.h"
 
-static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
 
 
 /* ---- linear ------------------------------------------------------------ */
@@ -77,8 +78,8 @@ static void check_linear(const test_weight *t, const char *what) {
         for (int64_t i = 0; i < m * w->cols; i++) x[i] = rng_uniform();
         const float *b = mi % 2 ? bias : NULL;
         vlm_linear_ref(want, x, m, w, b);
-        for (size_t s = 0; s < sizeof isas / sizeof *isas; s++) {
-            if (!vlm_kernels_select(isas[s])) continue;
+        for (size_t s = 0; s < sizeof test_isas / sizeof *test_isas; s++) {
+            if (!test_select_isa(test_isas[s])) continue;
             for (int threads = 1; threads <= 3; threads += 2) {
                 vlm_set_num_threads(threads);
                 memset(got, 0xff, (size_t)(m * w->rows) * sizeof(float)); /* NaN */
@@ -93,7 +94,7 @@ static void check_linear(const test_weight *t, const char *what) {
                         if (!(d <= 1e-5 * mag)) bad++;
                     }
                 CHECKF(bad == 0, "%s [%lldx%lld] m=%lld %s %d threads: %d outputs off", what,
-                       (long long)w->rows, (long long)w->cols, (long long)m, isas[s], threads, bad);
+                       (long long)w->rows, (long long)w->cols, (long long)m, test_isas[s], threads, bad);
             }
         }
         free(x);
@@ -146,11 +147,11 @@ static void test_linear_gemm_blocks(void) {
     float *want = malloc((size_t)(m * w->rows) * sizeof(float)), *got = malloc((size_t)(m * w->rows) * sizeof(float));
     for (int64_t i = 0; i < m * w->cols; i++) x[i] = rng_uniform();
     vlm_linear_ref(want, x, m, w, NULL);
-    for (size_t s = 0; s < sizeof isas / sizeof *isas; s++) {
-        if (!vlm_kernels_select(isas[s])) continue;
+    for (size_t s = 0; s < sizeof test_isas / sizeof *test_isas; s++) {
+        if (!test_select_isa(test_isas[s])) continue;
         vlm_linear(got, x, m, w, NULL);
         double d = test_max_abs_diff(got, want, (size_t)(m * w->rows));
-        CHECKF(d < 2e-4, "%s: max diff %g", isas[s], d);
+        CHECKF(d < 2e-4, "%s: max diff %g", test_isas[s], d);
     }
     vlm_kernels_force_scalar(0);
     free(x);
@@ -257,8 +258,8 @@ static void test_activation_vectors(void) {
     float x[N], up[N], y[N];
     for (int i = 0; i < N; i++) x[i] = -11.0f + 0.5f * (float)i + 0.013f * (float)i, up[i] = rng_uniform();
     x[0] = -100, x[1] = 100, x[2] = -88.5f, x[3] = 0;
-    for (size_t s = 0; s < sizeof isas / sizeof *isas; s++) {
-        if (!vlm_kernels_select(isas[s])) continue;
+    for (size_t s = 0; s < sizeof test_isas / sizeof *test_isas; s++) {
+        if (!test_select_isa(test_isas[s])) continue;
         int bad = 0;
         memcpy(y, x, sizeof y);
         vlm_silu(y, N);
@@ -273,7 +274,7 @@ static void test_activation_vectors(void) {
         vlm_swiglu(y, up, N);
         for (int i = 0; i < N; i++)
             bad += !(fabs(y[i] - x[i] / (1 + exp(-(double)x[i])) * up[i]) <= 2e-6 * (1 + fabs(x[i])));
-        CHECKF(bad == 0, "%s: %d activation values off", isas[s], bad);
+        CHECKF(bad == 0, "%s: %d activation values off", test_isas[s], bad);
 
         float sm[N];
         double ref[N], sum = 0;
@@ -381,15 +382,15 @@ static void check_attention(int64_t n_q, int64_t n_kv, int nh, int nkv, int d, i
     for (int64_t i = 0; i < n_kv * kvs; i++) k[i] = 2 * rng_uniform(), v[i] = rng_uniform();
     float scale = 1.0f / sqrtf((float)d);
     attention_naive(want, q, n_q, qs, k, v, n_kv, kvs, nh, nkv, d, off, scale);
-    for (size_t s = 0; s < sizeof isas / sizeof *isas; s++) {
-        if (!vlm_kernels_select(isas[s])) continue;
+    for (size_t s = 0; s < sizeof test_isas / sizeof *test_isas; s++) {
+        if (!test_select_isa(test_isas[s])) continue;
         vlm_attention(out, q, n_q, qs, k, v, n_kv, kvs, nh, nkv, d, off, scale);
         double worst = 0;
         for (int64_t i = 0; i < n_q * nh * d; i++) {
             double e = fabs(out[i] - want[i]);
             worst = e > worst || e != e ? e : worst;
         }
-        CHECKF(worst < 2e-5, "%s n_q %lld n_kv %lld heads %d/%d d %d off %lld: max err %g", isas[s],
+        CHECKF(worst < 2e-5, "%s n_q %lld n_kv %lld heads %d/%d d %d off %lld: max err %g", test_isas[s],
                (long long)n_q, (long long)n_kv, nh, nkv, d, (long long)off, worst);
     }
     vlm_kernels_force_scalar(0);

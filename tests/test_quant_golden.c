@@ -7,12 +7,13 @@
  * then +b to bf16 while we keep the f32 value, so the two may differ by half
  * a bf16 ulp of each: 0.5 ulp(s*q) + 0.5 ulp(w), with |s*q| <= |w| + |b|),
  * and vlm_linear / vlm_linear_ref against quantized_matmul for 1 and 5 rows,
- * under every kernel set this CPU runs. Plus the QuantizedEmbedding case. */
+ * under every kernel set this CPU runs and the SIMD source at 16 lanes
+ * (kernels_wide.h). Plus the QuantizedEmbedding case. */
 #include "core/kernels.h"
 #include "io/npy.h"
+#include "kernels_wide.h"
 #include "test.h"
 
-static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
 
 typedef struct qcase {
     npy_array wq, scales, biases;
@@ -104,11 +105,11 @@ static void check_matmul(const char *dir, const qcase *c, const char *xname, con
     vlm_linear_ref(got, x, m, &c->w, NULL);
     CHECKF(test_max_abs_diff(got, want, ny) <= tol, "%s %s ref: diff %g", dir, yname,
            test_max_abs_diff(got, want, ny));
-    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
-        if (!vlm_kernels_select(isas[i])) continue;
+    for (size_t i = 0; i < sizeof test_isas / sizeof *test_isas; i++) {
+        if (!test_select_isa(test_isas[i])) continue;
         memset(got, 0, ny * sizeof(float));
         vlm_linear(got, x, m, &c->w, NULL);
-        CHECKF(test_max_abs_diff(got, want, ny) <= tol, "%s %s %s: diff %g", dir, yname, isas[i],
+        CHECKF(test_max_abs_diff(got, want, ny) <= tol, "%s %s %s: diff %g", dir, yname, test_isas[i],
                test_max_abs_diff(got, want, ny));
     }
     vlm_kernels_force_scalar(0);

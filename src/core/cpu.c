@@ -95,10 +95,12 @@ const vlm_kernel_table *vlm_kernels_active(void) {
     return t;
 }
 
+void vlm_kernels_use(const vlm_kernel_table *t) { atomic_store_explicit(&active, t, memory_order_release); }
+
 int vlm_kernels_select(const char *isa) {
     const vlm_kernel_table *t = table_named(isa);
     if (!t) return 0;
-    atomic_store_explicit(&active, t, memory_order_release);
+    vlm_kernels_use(t);
     return 1;
 }
 

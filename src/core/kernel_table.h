@@ -111,8 +111,10 @@ typedef struct vlm_kernel_table {
     void (*quantize_q8)(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
 } vlm_kernel_table;
 
-/* The table in use (cpu.c). */
+/* The table in use (cpu.c), and a way to put any table in use: tests run
+ * kernel sources built outside the library (e.g. at another width). */
 const vlm_kernel_table *vlm_kernels_active(void);
+void vlm_kernels_use(const vlm_kernel_table *t);
 
 /* Codes per permuted block for w under table t, or 0 for natural order. */
 int64_t linear_code_block(const vlm_kernel_table *t, const vlm_weight *w);
