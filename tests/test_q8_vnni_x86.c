@@ -1,13 +1,14 @@
 /* test_q8_vnni_x86.c — the VNNI integer matmul, on any AVX2 machine.
  *
- * linear_q8_vnni_avx512.c is linear_q8_x86.h with one instruction,
- * vpdpbusd, that most machines running this suite lack. This file builds
+ * linear_q8_vnni_avx512.c and linear_q8_avxvnni.c are linear_q8_x86.h
+ * with one instruction, vpdpbusd, that many machines running this suite
+ * lack. This file builds
  * the same loops with that instruction written out in AVX2 (exact: no
  * saturation, as vpdpbusd) and checks:
  * (1) the written-out vpdpbusd against its definition, element by element;
  * (2) the loops against the plain-C integer matmul on every test shape
  *     (same integers; only the f32 summation order differs).
- * Where the CPU has AVX-512 VNNI, test_fast_matmul runs the real kernel. */
+ * Where the CPU has VNNI, test_fast_matmul runs the real kernel. */
 #include <immintrin.h>
 
 #include "test_qweight.h"

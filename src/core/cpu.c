@@ -44,7 +44,10 @@ static vlm_cpu_features detect_features(void) {
         f.avx512vl = f.avx512f && ((b >> 31) & 1);
         f.avx512vnni = f.avx512f && ((c >> 11) & 1);
     }
-    if (f.avx512f && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512bf16 = (a >> 5) & 1;
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+        f.avxvnni = f.avx2 && ((a >> 4) & 1); /* VEX-encoded vpdpbusd (Alder Lake, Zen 5) */
+        f.avx512bf16 = f.avx512f && ((a >> 5) & 1);
+    }
 #elif defined(__aarch64__)
     f.neon = 1;
 #endif

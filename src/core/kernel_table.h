@@ -169,8 +169,12 @@ extern const vlm_kernel_table vlm_kernels_avx512;
 /* The integer path's AVX2 kernels, also used by the avx512 table. */
 void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1);
 void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
-/* The same with AVX-512 VNNI dot products (needs avx512vnni and avx512vl). */
+/* The same with VNNI dot products: AVX-512 VNNI (needs avx512vnni and
+ * avx512vl) or AVX-VNNI (avxvnni); and the one of the three this CPU runs
+ * best, which both x86 tables use. */
 void linear_q8_gemv_vnni(const vlm_q8_args *a, int64_t r0, int64_t r1);
+void linear_q8_gemv_avxvnni(const vlm_q8_args *a, int64_t r0, int64_t r1);
+void linear_q8_gemv_x86(const vlm_q8_args *a, int64_t r0, int64_t r1);
 #elif defined(__aarch64__)
 extern const vlm_kernel_table vlm_kernels_neon;
 void linear_q8_gemv_neon(const vlm_q8_args *a, int64_t r0, int64_t r1);

@@ -60,7 +60,7 @@ int vlm_threads(void);   /* current kernel thread count */
 
 /* ---- CPU features ------------------------------------------------------- */
 typedef struct vlm_cpu_features {
-    int avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512bf16, avx512vnni, neon;
+    int avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512bf16, avx512vnni, avxvnni, neon;
 } vlm_cpu_features;
 const vlm_cpu_features *vlm_cpu(void);
 /* Force the scalar reference path everywhere (tests, debugging). */

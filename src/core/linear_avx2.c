@@ -10,7 +10,7 @@
 #define SIMD_ISA_NAME "avx2"
 #define LANES 8
 #define GEMM_MR 6
-#define SIMD_GEMV_Q8 linear_q8_gemv_avx2
+#define SIMD_GEMV_Q8 linear_q8_gemv_x86
 #define SIMD_QUANTIZE_Q8 linear_q8_quantize_row_avx2
 #define VF __m256
 #define VI __m256i
@@ -49,6 +49,15 @@ static inline float vhsum(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/* The integer matmul for both x86 tables: VNNI dot products where the CPU
+ * has them, else AVX2's (same activations, same integers). */
+void linear_q8_gemv_x86(const vlm_q8_args *a, int64_t r0, int64_t r1) {
+    const vlm_cpu_features *f = vlm_cpu();
+    if (f->avx512vnni && f->avx512vl) linear_q8_gemv_vnni(a, r0, r1);
+    else if (f->avxvnni) linear_q8_gemv_avxvnni(a, r0, r1);
+    else linear_q8_gemv_avx2(a, r0, r1);
 }
 
 #include "core/linear_simd.h"

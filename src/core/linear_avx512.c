@@ -11,7 +11,7 @@
 #define SIMD_ISA_NAME "avx512"
 #define LANES 16
 #define GEMM_MR 12
-#define SIMD_GEMV_Q8 gemv_q8_avx512
+#define SIMD_GEMV_Q8 linear_q8_gemv_x86
 #define SIMD_QUANTIZE_Q8 linear_q8_quantize_row_avx2 /* AVX-512 CPUs have AVX2 */
 #define VF __m512
 #define VI __m512i
@@ -45,12 +45,5 @@
 #define vslli(a, n) _mm512_slli_epi32((a), (n))
 #define vcast_i2f(a) _mm512_castsi512_ps(a)
 #define vhsum(v) _mm512_reduce_add_ps(v)
-
-/* The integer matmul: VNNI dot products where the CPU has them, else
- * AVX2's (same activations, same integers). */
-static void gemv_q8_avx512(const vlm_q8_args *a, int64_t r0, int64_t r1) {
-    if (vlm_cpu()->avx512vnni) linear_q8_gemv_vnni(a, r0, r1);
-    else linear_q8_gemv_avx2(a, r0, r1);
-}
 
 #include "core/linear_simd.h"

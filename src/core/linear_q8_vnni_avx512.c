@@ -2,9 +2,9 @@
  * linear_q8_vnni_avx512.c — the integer matmul with AVX-512 VNNI dot
  * products (vpdpbusd on 256-bit vectors: AVX512_VNNI + AVX512VL, e.g. Ice
  * Lake and later Xeons, AMD Zen 4 and later): linear_q8_x86.h with
- * Q8_DPBUSD. The AVX-512 table runs it where the CPU has VNNI
- * (linear_avx512.c). Only this file is built with -mavx512vnni, so no
- * other code can pick up VNNI instructions.
+ * Q8_DPBUSD, chosen by linear_q8_gemv_x86 where the CPU has them. Only
+ * this file is built with -mavx512vnni, so no other code can pick up VNNI
+ * instructions.
  */
 #include <immintrin.h>
 

@@ -1,10 +1,11 @@
 /*
  * linear_q8_x86.h — the W-row loops of the x86 integer matmul (int8
  * activations x 4/8-bit MLX codes), written once and included by each
- * kernel file: linear_q8_avx2.c (AVX2 dot products) and
- * linear_q8_vnni_avx512.c (Q8_DPBUSD defined: AVX-512 VNNI vpdpbusd on
- * 256-bit vectors). The includer defines Q8_GEMV, the function's name; x
- * comes from linear_q8_quantize_row_avx2.
+ * kernel file: linear_q8_avx2.c (AVX2 dot products),
+ * linear_q8_vnni_avx512.c and linear_q8_avxvnni.c (Q8_DPBUSD defined:
+ * vpdpbusd on 256-bit vectors, EVEX or VEX encoded). The includer defines
+ * Q8_GEMV, the function's name; x comes from linear_q8_quantize_row_avx2;
+ * linear_q8_gemv_x86 (linear_avx2.c) picks the variant the CPU runs.
  *
  * W rows go four at a time (a set), so each activation load serves four
  * rows, and the four rows' integer sums of a chunk (64 columns, two
