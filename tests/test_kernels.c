@@ -407,9 +407,12 @@ static void test_attention(void) {
     check_attention(3, 150, 4, 1, 32, 147);  /* a few new tokens, MQA */
     check_attention(50, 50, 3, 3, 72, -1);   /* vision: no mask */
     check_attention(20, 200, 2, 1, 256, -1); /* wide heads */
+    check_attention(300, 300, 4, 2, 80, -1); /* vision-sized: query blocks, GQA */
+    check_attention(8, 40, 3, 3, 64, -1);    /* few queries: the online softmax */
     for (int threads = 1; threads <= 3; threads += 2) { /* head slices of uneven size */
         vlm_set_num_threads(threads);
         check_attention(2, 100, 5, 1, 48, 98);
+        check_attention(40, 40, 5, 5, 32, -1); /* heads over uneven work slots */
     }
     vlm_set_num_threads(0);
 }
