@@ -80,7 +80,7 @@ static void check_fast_vs_exact(const qweight *q, int64_t m, const char *what) {
     free(bound);
 }
 
-static const int64_t ms[] = {1, 3, 7, 41}; /* 41: two x-row tiles, pairs and a lone row */
+static const int64_t ms[] = {1, 3, 7, 41, 150}; /* 41: two x-row tiles, pairs and a lone row; 150: a prefill */
 static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
 
 static void test_fast_within_int8_bound(void) {

@@ -12,8 +12,8 @@
  * f32 top-1/top-2 margin exceeds twice that step's measured log-prob error
  * (a margin above that cannot flip): q4 has four such leading steps; q8's
  * first f32 margins (0.22, 0.006) are below its error, so there the
- * forced log-probs are the whole check. Fast mode covers the prompt too
- * (prefill chunks below Q8_MAX_ROWS rows), as generate runs it. */
+ * forced log-probs are the whole check. Fast mode covers the prompt too,
+ * as generate runs it. */
 #include <cjson/cJSON.h>
 
 #include "core/kernel_table.h"

@@ -278,7 +278,7 @@ static void print_json(const bench_result *r) {
 static void print_table(const char *dir, const bench_result *r) {
     printf("model            %s\n", dir);
     printf("threads          %d\n", r->threads);
-    printf("matmul           %s\n", vlm_fast_matmul() ? "fast (int8 activations in decode and prefill steps under 128 tokens)" : "precise (f32)");
+    printf("matmul           %s\n", vlm_fast_matmul() ? "fast (int8 activations in the language model's quantized matmuls)" : "precise (f32)");
     printf("load             %.3f s\n", r->load_s);
     printf("image encode     %.1f ms (448x448, 1024 patches)\n", r->image_encode_ms);
     printf("prefill          %.2f tok/s (%d tokens)\n", r->prefill_tok_s, PREFILL_TOKENS);

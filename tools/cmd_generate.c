@@ -36,8 +36,8 @@ static void usage(FILE *out) {
           "Streams the generated text to stdout. --model takes a folder or an org/name repo id\n"
           "from the local Hugging Face cache. Defaults: --max-tokens 256, --temperature 0\n"
           "(greedy), --prefill-step-size 2048, --seed from the clock. --precise: float32\n"
-          "activations in every matmul (default: int8 activations in decode and prompts\n"
-          "under 128 tokens, faster).\n",
+          "activations in every matmul (default: int8 activations in the language model's\n"
+          "quantized matmuls, faster).\n",
           out);
 }
 
