@@ -13,13 +13,15 @@
  *
  * In fast mode (vlm_fast_matmul) 4/8-bit weights that carry quad_params
  * (the language model's: models pack the weights decode uses) take the
- * integer path for any number of x rows: x is quantized to int8 once per
- * call and the table's gemv_q8 runs over W rows in parallel (linear_q8.c),
- * a tile of x rows at a time so the tile stays in cache while W streams
- * by. It beats the f32 panels at every size on Zen 1 (1 thread: 37-42
- * against 15-31 GFLOP/s for 8-128 rows; a 512-token prefill 11 % faster
- * than the f32 GEMM at 2 threads). Weights without quad_params (the vision
- * tower's) keep f32.
+ * integer path: x is quantized to int8 once per call and the table's
+ * gemv_q8 runs over W rows in parallel (linear_q8.c), a tile of x rows at
+ * a time so the tile stays in cache while W streams by. 4-bit weights take
+ * it for any number of x rows: it beats the f32 panels at every size on
+ * Zen 1 (1 thread: 37-42 against 15-31 GFLOP/s for 8-128 rows; a
+ * 512-token prefill 25.3 against 22-23 tok/s at 2 threads). 8-bit weights
+ * take it below Q8_MAX_ROWS_8BIT rows: their widening dot products lose to
+ * the f32 GEMM on long prefills (512 tokens: 16.1 against 23.8 tok/s).
+ * Weights without quad_params (the vision tower's) keep f32.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@ enum {
     GEMM_BLOCK_K = 256, /* columns per panel (multiple of every group size) */
     GEMV_ROW_QUAD = 4,  /* W rows a GEMV kernel call handles together */
     Q8_ROW_TILE = 32,   /* x rows per pass of the integer path over W */
+    Q8_MAX_ROWS_8BIT = 128, /* fewer x rows than this take the integer path with 8-bit weights */
 };
 
 /* ---- weight layout ------------------------------------------------------ */
@@ -322,7 +325,7 @@ static int prepare_x(const vlm_kernel_table *t, const vlm_weight *w, const float
 void vlm_linear(float *y, const float *x, int64_t m, const vlm_weight *w, const float *bias) {
     if (m <= 0 || w->rows <= 0) return;
     const vlm_kernel_table *t = vlm_kernels_active();
-    if (t->gemv_q8 && vlm_fast_matmul() && linear_q8_supports(w) &&
+    if (t->gemv_q8 && vlm_fast_matmul() && linear_q8_supports(w) && (w->bits == 4 || m < Q8_MAX_ROWS_8BIT) &&
         linear_q8(t, y, x, m, w, bias))
         return;
     float *buf;
