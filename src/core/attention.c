@@ -17,7 +17,7 @@
 #include "core/kernel_table.h"
 
 enum {
-    ATTN_FULL_MIN_QUERIES = 16, /* unmasked attention of this many queries: attention_full.c */
+    ATTN_FULL_MIN_QUERIES = 32, /* unmasked attention of this many queries: attention_full.c (faster from 32 on) */
     ATTN_KEY_BLOCK = 64,
     ATTN_MAX_QUERY_BLOCK = 16,
     ATTN_STATE_FLOATS = 4096,  /* output rows a task accumulates (16 KB) */
