@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 out=build-neon
 mkdir -p "$out"
-srcs="$(ls src/core/*.c | grep -v -E '_(avx2|avx512)\.c$') src/io/npy.c"
+srcs="$(ls src/core/*.c | grep -v -E '_(avx2|avx512|avxvnni)\.c$') src/io/npy.c"
 status=0
 for march in armv8-a armv8.2-a+dotprod; do
     for t in test_kernels test_fast_matmul test_quant_golden; do
