@@ -17,10 +17,10 @@
  * gemv_q8 runs over W rows in parallel (linear_q8.c), a tile of x rows at
  * a time so the tile stays in cache while W streams by. 4-bit weights take
  * it for any number of x rows: it beats the f32 panels at every size on
- * Zen 1 (1 thread: 37-42 against 15-31 GFLOP/s for 8-128 rows; a
- * 512-token prefill 25.3 against 22-23 tok/s at 2 threads). 8-bit weights
- * take it below Q8_MAX_ROWS_8BIT rows: their widening dot products lose to
- * the f32 GEMM on long prefills (512 tokens: 16.1 against 23.8 tok/s).
+ * Zen 1 (8960x1536, 2 threads: 74-78 GFLOP/s for 8-256 rows against 20-68;
+ * a 512-token prefill 25.3 against 22-23 tok/s). 8-bit weights take it
+ * below Q8_MAX_ROWS_8BIT rows: their widening dot products stay at 42-46
+ * GFLOP/s, which the f32 GEMM passes between 32 rows (45) and 64 (57).
  * Weights without quad_params (the vision tower's) keep f32.
  */
 #include <math.h>
@@ -36,7 +36,7 @@ enum {
     GEMM_BLOCK_K = 256, /* columns per panel (multiple of every group size) */
     GEMV_ROW_QUAD = 4,  /* W rows a GEMV kernel call handles together */
     Q8_ROW_TILE = 32,   /* x rows per pass of the integer path over W */
-    Q8_MAX_ROWS_8BIT = 128, /* fewer x rows than this take the integer path with 8-bit weights */
+    Q8_MAX_ROWS_8BIT = 40, /* fewer x rows than this take the integer path with 8-bit weights */
 };
 
 /* ---- weight layout ------------------------------------------------------ */
