@@ -9,15 +9,16 @@
  * unnormalised output row, rescaled whenever the maximum grows.
  * This is exact (no approximation beyond f32 rounding), needs no n_kv-sized
  * buffer, and covers prefill (many queries, causal) and decode (one query
- * against the whole cache) alike. Unmasked attention of many queries (the
- * vision tower) goes to attention_full.c instead, as matrix products.
+ * against the whole cache) alike. Calls of many queries (the vision tower,
+ * long prefill steps) go to attention_matmul.c instead, as matrix products;
+ * this loop serves decode and short steps.
  */
 #include <math.h>
 
 #include "core/kernel_table.h"
 
 enum {
-    ATTN_FULL_MIN_QUERIES = 32, /* unmasked attention of this many queries: attention_full.c (faster from 32 on) */
+    ATTN_MATMUL_MIN_QUERIES = 32, /* this many queries: attention_matmul.c (faster from 32 on) */
     ATTN_KEY_BLOCK = 64,
     ATTN_MAX_QUERY_BLOCK = 16,
     ATTN_STATE_FLOATS = 4096,  /* output rows a task accumulates (16 KB) */
@@ -119,8 +120,8 @@ void vlm_attention(float *out, const float *q, int64_t n_q, int64_t q_stride, co
         for (int64_t i = 0; i < n_q * n_heads * (int64_t)head_dim; i++) out[i] = 0.0f;
         return;
     }
-    if (causal_offset < 0 && n_q >= ATTN_FULL_MIN_QUERIES &&
-        attention_full(out, q, n_q, q_stride, k, v, n_kv, kv_stride, n_heads, n_kv_heads, head_dim, scale))
+    if (n_q >= ATTN_MATMUL_MIN_QUERIES && attention_matmul(out, q, n_q, q_stride, k, v, n_kv, kv_stride, n_heads,
+                                                           n_kv_heads, head_dim, causal_offset, scale))
         return;
     /* Heads per task: the whole group shares K/V loads, but split it while
      * there would be fewer than two tasks per thread. */

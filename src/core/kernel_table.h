@@ -119,11 +119,12 @@ void vlm_kernels_use(const vlm_kernel_table *t);
 /* Codes per permuted block for w under table t, or 0 for natural order. */
 int64_t linear_code_block(const vlm_kernel_table *t, const vlm_weight *w);
 
-/* Unmasked attention of many queries as matrix products (attention_full.c),
+/* Attention of many queries as matrix products (attention_matmul.c),
  * arguments as vlm_attention's; returns 0 (out untouched) when its buffers
  * cannot be allocated. */
-int attention_full(float *out, const float *q, int64_t n_q, int64_t q_stride, const float *k, const float *v,
-                   int64_t n_kv, int64_t kv_stride, int n_heads, int n_kv_heads, int head_dim, float scale);
+int attention_matmul(float *out, const float *q, int64_t n_q, int64_t q_stride, const float *k, const float *v,
+                     int64_t n_kv, int64_t kv_stride, int n_heads, int n_kv_heads, int head_dim,
+                     int64_t causal_offset, float scale);
 
 /* The natural-order row unpacker every table may fall back to (linear.c). */
 void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out);
