@@ -403,9 +403,10 @@ static void check_attention(int64_t n_q, int64_t n_kv, int nh, int nkv, int d, i
 
 static void test_attention(void) {
     check_attention(37, 37, 6, 2, 64, 0);    /* causal prefill, GQA */
-    check_attention(150, 150, 3, 3, 64, 0);  /* causal prefill over two query blocks */
-    check_attention(200, 330, 4, 2, 80, 130); /* a prefill step after 130 cached tokens */
-    check_attention(31, 31, 2, 2, 32, 0);    /* just below the matrix-product path */
+    check_attention(300, 300, 3, 3, 64, 0);  /* causal prefill over query blocks: matrix products */
+    check_attention(260, 390, 4, 2, 32, 130); /* a prefill step after 130 cached tokens, GQA */
+    check_attention(255, 255, 2, 1, 32, 0);  /* just below that path: the online softmax */
+    check_attention(31, 31, 2, 2, 32, -1);   /* unmasked, just below that path */
     check_attention(1, 300, 4, 4, 80, 299);  /* decode against a cache */
     check_attention(3, 150, 4, 1, 32, 147);  /* a few new tokens, MQA */
     check_attention(50, 50, 3, 3, 72, -1);   /* vision: no mask */

@@ -9,16 +9,17 @@
  * unnormalised output row, rescaled whenever the maximum grows.
  * This is exact (no approximation beyond f32 rounding), needs no n_kv-sized
  * buffer, and covers prefill (many queries, causal) and decode (one query
- * against the whole cache) alike. Calls of many queries (the vision tower,
- * long prefill steps) go to attention_matmul.c instead, as matrix products;
- * this loop serves decode and short steps.
+ * against the whole cache) alike. Calls of many queries (the vision tower
+ * from 32 queries, causal prefill steps from 256: below those this loop
+ * measured faster) go to attention_matmul.c instead, as matrix products.
  */
 #include <math.h>
 
 #include "core/kernel_table.h"
 
 enum {
-    ATTN_MATMUL_MIN_QUERIES = 32, /* this many queries: attention_matmul.c (faster from 32 on) */
+    ATTN_MATMUL_MIN_QUERIES = 32, /* unmasked calls of this many queries: attention_matmul.c */
+    ATTN_MATMUL_MIN_CAUSAL = 256, /* causal ones (which waste the masked part of each block) */
     ATTN_KEY_BLOCK = 64,
     ATTN_MAX_QUERY_BLOCK = 16,
     ATTN_STATE_FLOATS = 4096,  /* output rows a task accumulates (16 KB) */
@@ -120,7 +121,7 @@ void vlm_attention(float *out, const float *q, int64_t n_q, int64_t q_stride, co
         for (int64_t i = 0; i < n_q * n_heads * (int64_t)head_dim; i++) out[i] = 0.0f;
         return;
     }
-    if (n_q >= ATTN_MATMUL_MIN_QUERIES && attention_matmul(out, q, n_q, q_stride, k, v, n_kv, kv_stride, n_heads,
+    if (n_q >= (causal_offset < 0 ? ATTN_MATMUL_MIN_QUERIES : ATTN_MATMUL_MIN_CAUSAL) && attention_matmul(out, q, n_q, q_stride, k, v, n_kv, kv_stride, n_heads,
                                                            n_kv_heads, head_dim, causal_offset, scale))
         return;
     /* Heads per task: the whole group shares K/V loads, but split it while
