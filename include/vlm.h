@@ -64,10 +64,11 @@ VLM_API void vlm_set_num_threads(int n);
 VLM_API int vlm_get_num_threads(void);
 /* Matmul precision, process-wide. Default (false): the language model's
  * 4/8-bit quantized weights are multiplied with int8-quantized activations
- * in decode and prefill (8-bit: prefill steps under 40 tokens) (fast;
- * ~1e-3 relative difference in the logits; the vision tower stays float32). true: exact float32 activations, as the
- * reference implementation computes (golden tests, `vlm logits`). The
- * environment variable VLM_PRECISE=1 makes true the initial value. */
+ * in decode and prefill (8-bit: prefill steps under 40 tokens); fast, with
+ * ~1e-3 relative difference in the logits; the vision tower stays float32.
+ * true: exact float32 activations, as the reference implementation
+ * computes (golden tests, `vlm logits`). The environment variable
+ * VLM_PRECISE=1 makes true the initial value. */
 VLM_API void vlm_set_precise(bool precise);
 
 /* ---- tokenizer (tokenizer.json) ------------------------------------- */

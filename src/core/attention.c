@@ -121,8 +121,9 @@ void vlm_attention(float *out, const float *q, int64_t n_q, int64_t q_stride, co
         for (int64_t i = 0; i < n_q * n_heads * (int64_t)head_dim; i++) out[i] = 0.0f;
         return;
     }
-    if (n_q >= (causal_offset < 0 ? ATTN_MATMUL_MIN_QUERIES : ATTN_MATMUL_MIN_CAUSAL) && attention_matmul(out, q, n_q, q_stride, k, v, n_kv, kv_stride, n_heads,
-                                                           n_kv_heads, head_dim, causal_offset, scale))
+    int64_t matmul_min = causal_offset < 0 ? ATTN_MATMUL_MIN_QUERIES : ATTN_MATMUL_MIN_CAUSAL;
+    if (n_q >= matmul_min && attention_matmul(out, q, n_q, q_stride, k, v, n_kv, kv_stride, n_heads, n_kv_heads,
+                                              head_dim, causal_offset, scale))
         return;
     /* Heads per task: the whole group shares K/V loads, but split it while
      * there would be fewer than two tasks per thread. */

@@ -159,12 +159,24 @@ static inline float linear_load_float(vlm_dtype dtype, const void *base, int64_t
     }
 }
 
+/* quad_params (kernels.h): W rows regrouped by quads; a quad holds, per
+ * group, its LINEAR_QUAD row scales and then its LINEAR_QUAD row biases. */
+enum { LINEAR_QUAD = 4 };
+static inline size_t linear_quad_bytes(const vlm_weight *w) {
+    return (size_t)(w->cols / w->group_size * 2 * LINEAR_QUAD) * vlm_dtype_size(w->scale_dtype);
+}
+/* The params of the quad holding W row r. */
+static inline const void *linear_quad_params(const vlm_weight *w, int64_t r) {
+    return (const char *)w->quad_params + (size_t)(r / LINEAR_QUAD) * linear_quad_bytes(w);
+}
+
 /* Scale factor of group g of row r of a quantized weight (and its bias),
  * from quad_params when the weight has them. */
 static inline float linear_group_param(const vlm_weight *w, int64_t r, int64_t g, int bias) {
-    int64_t groups = w->cols / w->group_size;
-    if (w->quad_params) return linear_load_float(w->scale_dtype, w->quad_params, ((r >> 2) * groups + g) * 8 + 4 * bias + (r & 3));
-    return linear_load_float(w->scale_dtype, bias ? w->biases : w->scales, r * groups + g);
+    if (w->quad_params)
+        return linear_load_float(w->scale_dtype, linear_quad_params(w, r),
+                                 (g * 2 + bias) * LINEAR_QUAD + r % LINEAR_QUAD);
+    return linear_load_float(w->scale_dtype, bias ? w->biases : w->scales, r * (w->cols / w->group_size) + g);
 }
 static inline float linear_group_scale(const vlm_weight *w, int64_t r, int64_t g) { return linear_group_param(w, r, g, 0); }
 static inline float linear_group_bias(const vlm_weight *w, int64_t r, int64_t g) { return linear_group_param(w, r, g, 1); }

@@ -72,9 +72,9 @@ const char *vlm_kernels_isa(void);   /* "avx512", "avx2", "neon", "scalar" */
 int vlm_kernels_select(const char *isa);
 
 /* Fast matmul: calls on quantized weights (4/8 bits) with quad_params
- * (the language model's: decode, prefill; 8-bit below 40 x rows) multiply int8-quantized activations with
- * integer dot products (~1e-3 relative error, faster); off = exact f32
- * activations everywhere. On by default; the
+ * (the language model's: decode, prefill; 8-bit below 40 x rows) multiply
+ * int8-quantized activations with integer dot products (~1e-3 relative
+ * error, faster); off = exact f32 activations everywhere. On by default; the
  * environment variable VLM_PRECISE=1 starts it off. Process-wide (an
  * atomic in cpu.c); vlm_set_precise (vlm.h) is the public form. */
 void vlm_set_fast_matmul(int on);

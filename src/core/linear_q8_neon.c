@@ -26,7 +26,7 @@
 
 #include "core/kernel_table.h"
 
-enum { SET = 4 }; /* W rows per set */
+enum { SET = LINEAR_QUAD }; /* W rows per set: a quad of quad_params */
 
 static inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
 #ifdef __ARM_FEATURE_DOTPROD
@@ -159,7 +159,7 @@ static void run_set(const vlm_q8_args *a, row_set *rs, const int32_t *offsets, i
     int64_t row_bytes = cols * w->bits / 8;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
     for (int k = 0; k < SET; k++) rs->rows[k] = (const uint8_t *)w->data + (r + (k < n ? k : n - 1)) * row_bytes;
-    rs->params = (const char *)w->quad_params + (size_t)(r / SET * groups * 2 * SET) * vlm_dtype_size(w->scale_dtype);
+    rs->params = linear_quad_params(w, r);
     for (int64_t i = 0; i < a->x->m; i++) {
         float y[SET];
         float32x4_t sums = set_sums(w, rs, a->x->q + i * cols, a->x->d + i * blocks, offsets + i * blocks);

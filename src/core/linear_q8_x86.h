@@ -49,7 +49,7 @@
 
 #define Q8_INLINE static inline __attribute__((always_inline))
 
-enum { SET = 4 }; /* W rows per set */
+enum { SET = LINEAR_QUAD }; /* W rows per set: a quad of quad_params */
 
 /* One row set (a quad of W rows): its rows (a short last set repeats its
  * last row, as its quad_params do), the next set's rows (prefetched while
@@ -271,9 +271,8 @@ static void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pa
  * the start of every set would stall the stream. */
 static void prefetch_params(const vlm_weight *w, int64_t r1, int64_t r) {
     if (r >= r1) return;
-    int64_t groups = w->cols / w->group_size;
-    size_t bytes = (size_t)(groups * 2 * SET) * vlm_dtype_size(w->scale_dtype);
-    const char *p = (const char *)w->quad_params + (size_t)(r / SET) * bytes;
+    const char *p = linear_quad_params(w, r);
+    size_t bytes = linear_quad_bytes(w);
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
@@ -281,14 +280,14 @@ static void prefetch_params(const vlm_weight *w, int64_t r1, int64_t r) {
  * short last set repeats its last row and drops the copies' outputs. */
 static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64_t r, int64_t r1) {
     const vlm_weight *w = a->w;
-    int64_t row_bytes = w->cols * w->bits / 8, i = 0, groups = w->cols / w->group_size;
+    int64_t row_bytes = w->cols * w->bits / 8, i = 0;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
     for (int k = 0; k < SET; k++) {
         int64_t row = r + (k < n ? k : n - 1), next = r + SET + k < r1 ? r + SET + k : r1 - 1;
         rs->rows[k] = (const uint8_t *)w->data + row * row_bytes;
         rs->next[k] = (const uint8_t *)w->data + next * row_bytes;
     }
-    rs->params = (const char *)w->quad_params + (size_t)(r / SET * groups * 2 * SET) * vlm_dtype_size(w->scale_dtype);
+    rs->params = linear_quad_params(w, r);
     prefetch_params(w, r1, r + SET);
     for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, pairs, r, n, i, 2);
     if (i < a->x->m) set_outputs(a, rs, pairs, r, n, i, 1);

@@ -14,23 +14,21 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "core/kernels.h"
-
-enum { QUAD = 4 };
+#include "core/kernel_table.h"
 
 vlm_status vlm_weight_pack_quads(vlm_weight *w) {
     if (!vlm_weight_is_quantized(w) || w->quad_params) return VLM_OK;
     size_t esize = vlm_dtype_size(w->scale_dtype);
-    int64_t groups = w->cols / w->group_size, quads = (w->rows + QUAD - 1) / QUAD;
-    uint8_t *out = vlm_malloc((size_t)(quads * groups * 2 * QUAD) * esize);
+    int64_t groups = w->cols / w->group_size, quads = (w->rows + LINEAR_QUAD - 1) / LINEAR_QUAD;
+    uint8_t *out = vlm_malloc((size_t)quads * linear_quad_bytes(w));
     if (!out) return VLM_ERR_OUT_OF_MEMORY; /* vlm_malloc said so */
     const uint8_t *params[2] = {w->scales, w->biases};
     uint8_t *o = out;
     for (int64_t q = 0; q < quads; q++)
         for (int64_t g = 0; g < groups; g++)
             for (int p = 0; p < 2; p++)
-                for (int k = 0; k < QUAD; k++, o += esize) {
-                    int64_t r = q * QUAD + k < w->rows ? q * QUAD + k : w->rows - 1;
+                for (int k = 0; k < LINEAR_QUAD; k++, o += esize) {
+                    int64_t r = q * LINEAR_QUAD + k < w->rows ? q * LINEAR_QUAD + k : w->rows - 1;
                     memcpy(o, params[p] + (size_t)(r * groups + g) * esize, esize);
                 }
     w->quad_params = out;

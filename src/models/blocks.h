@@ -4,8 +4,8 @@
  * Each block binds its weights from the checkpoint (never copying large
  * tensors: vlm_weight points into the mmap; only 1-D norm weights and
  * biases become f32 arrays, and models may regroup the scales of weights
- * that decode uses, weights_pack_quads) and runs on f32 activation rows through the
- * shared kernels. Blocks are stateless: callers pass scratch memory whose
+ * that decode uses, weights_pack_quads) and runs on f32 activation rows
+ * through the shared kernels. Blocks are stateless: callers pass scratch memory whose
  * size each forward function documents, so nothing is allocated per token.
  *
  * Names follow the checkpoint: a block is bound from a tensor-name prefix
