@@ -9,6 +9,7 @@
  * Token texts come from the same manifest: 984 = "quire", 691 = "data",
  * 1010 = <|vision_end|> (special: not printed), 1002 = <|im_end|> (EOS).
  */
+#include <math.h>
 #include "models/model.h"
 #include "test.h"
 
@@ -20,6 +21,8 @@ typedef struct script {
     const int32_t *tokens;  /* token the logits favour at step i */
     int n;
     float runner_up;        /* >0: logit of token 691 at every step (penalty tests) */
+    int bad_step;           /* >0: from this step on, one logit is bad_value */
+    float bad_value;
 } script;
 
 static script current;
@@ -38,6 +41,7 @@ static void script_logits(int step, float *logits) {
     } else {
         logits[current.tokens[step < current.n ? step : current.n - 1]] = 5.0f;
     }
+    if (current.bad_step > 0 && step >= current.bad_step) logits[7] = current.bad_value;
 }
 
 static vlm_status mock_session_new(vlm_model *m, int64_t max_tokens, model_session **out) {
@@ -106,7 +110,7 @@ static bool collect(const char *text, void *user) {
 
 static vlm_status run(const char *prompt, const int32_t *tokens, int n, vlm_generate_params *p, collected *out,
                       vlm_generate_stats *stats) {
-    current = (script){tokens, n, 0};
+    current = (script){tokens, n, 0, 0, 0};
     decode_calls = 0;
     memset(out->text, 0, sizeof out->text);
     out->pieces = 0;
@@ -197,7 +201,7 @@ static void test_repetition_penalty_uses_history(void) {
     p.max_tokens = 3;
     p.repetition_penalty = 1.5f;
     collected out = {0};
-    current = (script){NULL, 0, 1.9f};
+    current = (script){NULL, 0, 1.9f, 0, 0};
     CHECK_OK(vlm_generate(&model, "hi", NULL, 0, &p, collect, &out, NULL));
     CHECK(!strcmp(out.text, "quiredataquire"));
 }
@@ -223,6 +227,25 @@ static void test_bad_params(void) {
     CHECK(vlm_generate(&model, NULL, NULL, 0, &p, NULL, NULL, NULL) == VLM_ERR_INVALID_ARGUMENT);
 }
 
+/* NaN or infinite logits end generation with an error, after the tokens
+ * sampled before them were streamed; greedy or sampled alike. */
+static void test_non_finite_logits(void) {
+    const int32_t tokens[] = {984, 691, 984, 691};
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        vlm_generate_params p = vlm_generate_defaults();
+        p.max_tokens = 4;
+        p.temperature = i == 1 ? 0.7f : 0.0f;
+        p.seed = 1;
+        collected out = {0};
+        current = (script){tokens, 4, 0, 2, bad[i]};
+        decode_calls = 0;
+        CHECK(vlm_generate(&model, "hi", NULL, 0, &p, collect, &out, NULL) == VLM_ERR_FORMAT);
+        CHECKF(strstr(vlm_last_error(), "not finite") && strstr(vlm_last_error(), "token 7"), "%s", vlm_last_error());
+        CHECKF(!strcmp(out.text, "quiredata"), "streamed '%s'", out.text);
+    }
+}
+
 void run_tests(void) {
     if (!setup()) {
         CHECK(0);
@@ -236,5 +259,6 @@ void run_tests(void) {
     RUN(test_repetition_penalty_uses_history);
     RUN(test_prompt_longer_than_context);
     RUN(test_bad_params);
+    RUN(test_non_finite_logits);
     vlm_tokenizer_free(model.tokenizer);
 }

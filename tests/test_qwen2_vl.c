@@ -518,6 +518,7 @@ typedef struct copy_options {
     int64_t new_shape[5];
     const char *text_prefix, *vision_prefix, *head; /* renames (transformers layouts) */
     int torch_conv;           /* patch embedding as PyTorch [out, C, T, P, P] */
+    const char *config_set;   /* JSON object: its keys replace config.json's (null: delete) */
 } copy_options;
 
 typedef struct model_copy {
@@ -558,7 +559,7 @@ static void copy_name(const copy_options *o, const char *name, char *out) {
     snprintf(out, 160, "%s", name);
 }
 
-static int write_config(const char *dir, const char *src_dir, const char *model_type) {
+static int write_config(const char *dir, const char *src_dir, const char *model_type, const char *set) {
     char path[512];
     snprintf(path, sizeof path, "%s/config.json", src_dir);
     char *text = test_read_file(path, NULL);
@@ -566,6 +567,12 @@ static int write_config(const char *dir, const char *src_dir, const char *model_
     free(text);
     if (!config) return 0;
     if (model_type) cJSON_ReplaceItemInObject(config, "model_type", cJSON_CreateString(model_type));
+    cJSON *edits = set ? cJSON_Parse(set) : NULL, *e;
+    cJSON_ArrayForEach(e, edits) {
+        cJSON_DeleteItemFromObject(config, e->string);
+        if (!cJSON_IsNull(e)) cJSON_AddItemToObject(config, e->string, cJSON_Duplicate(e, 1));
+    }
+    cJSON_Delete(edits);
     char *out = cJSON_Print(config);
     cJSON_Delete(config);
     snprintf(path, sizeof path, "%s/config.json", dir);
@@ -579,7 +586,7 @@ static int write_model_copy(const char *dir, const char *src_dir, const copy_opt
     char path[512];
     st_archive *a = NULL;
     snprintf(path, sizeof path, "%s/model.safetensors", src_dir);
-    if (!write_config(dir, src_dir, o->model_type) || st_open_file(path, &a) != VLM_OK) return 0;
+    if (!write_config(dir, src_dir, o->model_type, o->config_set) || st_open_file(path, &a) != VLM_OK) return 0;
     size_t n = st_count(a), k = 0;
     st_write_tensor *w = calloc(n, sizeof *w);
     model_copy c = {calloc(n, sizeof(st_tensor *)), o, calloc(n, 160)};
@@ -688,6 +695,23 @@ static void test_transformers_checkpoints(void) {
     check_transformers_layout("qwen2_5_vl", &current);
 }
 
+/* Numbers of the text config that would turn the output into NaN or
+ * garbage are refused, naming the key, wherever config.json puts them. */
+static void test_bad_config_numbers(void) {
+    const char *cases[][2] = {
+        {"{\"rope_theta\": 0}", "rope_theta"},
+        {"{\"rope_theta\": \"1e6\"}", "rope_theta"},
+        {"{\"rope_theta\": null, \"rope_parameters\": {\"rope_theta\": -1, \"mrope_section\": [4, 6, 6]}}",
+         "rope_theta"},
+        {"{\"rms_norm_eps\": -1e-6}", "rms_norm_eps"},
+        {"{\"hidden_size\": 1099511627776}", "hidden_size 1099511627776"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        copy_options o = {.config_set = cases[i][0]};
+        expect_load_error(&o, VLM_ERR_FORMAT, cases[i][1]);
+    }
+}
+
 void run_tests(void) {
     vlm_set_precise(true); /* f32 goldens at 1e-4; fast mode: test_fast_matmul.c */
     RUN(test_positions_qwen2_vl);
@@ -705,5 +729,6 @@ void run_tests(void) {
     RUN(test_unknown_model_type);
     RUN(test_missing_tensor);
     RUN(test_misshaped_tensor);
+    RUN(test_bad_config_numbers);
     RUN(test_transformers_checkpoints);
 }

@@ -9,6 +9,7 @@
  *         EOS? stop : detokenize -> stop strings -> callback
  *         decode(token) -> logits
  */
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -122,9 +123,23 @@ static bool is_eos(const generation *g, int32_t token) {
     return token == g->tokenizer_eos;
 }
 
+/* NaN or infinite logits (weights that hold NaN or inf, or activations
+ * that overflowed) would sample noise: an error instead. */
+static vlm_status check_logits(const generation *g) {
+    for (int64_t i = 0; i < g->m->vocab_size; i++)
+        if (!isfinite(g->logits[i]))
+            return vlm_error(VLM_ERR_FORMAT,
+                             "the model's logits after %zu tokens (prompt included) are not finite (token %lld is %f): its weights "
+                             "hold NaN or inf values, or its activations overflowed",
+                             g->n_history, (long long)i, (double)g->logits[i]);
+    return VLM_OK;
+}
+
 /* Sample one token from g->logits; record it and stream its text. Sets
  * *done when it is an EOS token or the text hit a stop string. */
 static vlm_status take_token(generation *g, int32_t *token, bool *done) {
+    vlm_status st = check_logits(g);
+    if (st) return st;
     sampler_process_logits(&g->sampler, g->logits, g->history, g->n_history);
     *token = sampler_pick(&g->sampler, g->logits);
     g->history[g->n_history++] = *token;
@@ -133,7 +148,7 @@ static vlm_status take_token(generation *g, int32_t *token, bool *done) {
         return VLM_OK;
     }
     const char *text = "";
-    vlm_status st = vlm_detokenizer_push(g->detok, *token, &text);
+    st = vlm_detokenizer_push(g->detok, *token, &text);
     if (!st) st = emit(g, text);
     *done = g->stopped || g->cancelled;
     return st;

@@ -9,6 +9,7 @@
  * position of the token (mrope_section). The output head is lm_head, or
  * the (possibly quantized) embedding matrix when tie_word_embeddings.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,18 @@ static vlm_status read_mrope_section(qwen2_lm *lm, const cJSON *config) {
     return VLM_OK;
 }
 
+/* A number of the text config (or, for rope_theta, of transformers v5's
+ * rope_parameters): def when absent, an error when it is not a finite
+ * number above min (or equal to it, where min_allowed). */
+static vlm_status read_number(const cJSON *config, const char *key, double def, double min, int min_allowed,
+                              double *out) {
+    const cJSON *v = config_text_get(config, key), *params = config_text_get(config, "rope_parameters");
+    if (!v && params) v = cJSON_GetObjectItemCaseSensitive(params, key);
+    *out = v ? (cJSON_IsNumber(v) ? v->valuedouble : NAN) : def;
+    if (isfinite(*out) && (*out > min || (min_allowed && *out == min))) return VLM_OK;
+    return vlm_error(VLM_ERR_FORMAT, "config.json: %s must be a number %s %g", key, min_allowed ? ">=" : ">", min);
+}
+
 static vlm_status read_text_dims(qwen2_lm *lm, const cJSON *config) {
     lm->dim = config_text_int(config, "hidden_size", 0);
     lm->n_layers = (int)config_text_int(config, "num_hidden_layers", 0);
@@ -56,18 +69,21 @@ static vlm_status read_text_dims(qwen2_lm *lm, const cJSON *config) {
     lm->n_heads = (int)config_text_int(config, "num_attention_heads", 0);
     lm->n_kv_heads = (int)config_text_int(config, "num_key_value_heads", lm->n_heads);
     lm->vocab = config_text_int(config, "vocab_size", 0);
-    lm->eps = (float)config_text_float(config, "rms_norm_eps", 1e-6);
-    lm->rope_theta = config_text_float(config, "rope_theta", 1000000.0);
-    lm->head_dim = lm->n_heads > 0 ? (int)(lm->dim / lm->n_heads) : 0;
+    int64_t head_dim = lm->n_heads > 0 ? lm->dim / lm->n_heads : 0;
+    lm->head_dim = head_dim <= 65536 ? (int)head_dim : 0;
     if (lm->dim <= 0 || lm->n_layers <= 0 || lm->hidden <= 0 || lm->n_heads <= 0 ||
-        lm->n_kv_heads <= 0 || lm->vocab <= 0 || lm->dim % lm->n_heads ||
+        lm->n_kv_heads <= 0 || lm->vocab <= 0 || lm->dim % lm->n_heads || lm->head_dim <= 0 ||
         lm->n_heads % lm->n_kv_heads || lm->head_dim % 2 || lm->n_layers > 4096)
         return vlm_error(VLM_ERR_FORMAT,
                          "config.json: unsupported text dims (hidden_size %lld, layers %d, "
                          "heads %d, kv heads %d, intermediate %lld, vocab %lld)",
                          (long long)lm->dim, lm->n_layers, lm->n_heads, lm->n_kv_heads,
                          (long long)lm->hidden, (long long)lm->vocab);
-    return read_mrope_section(lm, config);
+    double eps;
+    vlm_status st = read_number(config, "rms_norm_eps", 1e-6, 0, 1, &eps);
+    if (!st) st = read_number(config, "rope_theta", 1000000.0, 0, 0, &lm->rope_theta);
+    lm->eps = (float)eps;
+    return st ? st : read_mrope_section(lm, config);
 }
 
 static vlm_status bind_layer(qwen2_lm *lm, qwen2_layer *l, const st_archive *a,
