@@ -21,6 +21,8 @@
  * chunk loads its rows' scales as one run of four (two when groups are 32
  * columns), the bias terms take two groups per FMA, and the next set's
  * params are prefetched, so a set costs little outside its chunk loop.
+ * Decode of 4-bit weights with bf16 params in groups of 64 (mlx-community's
+ * default) has its own software-pipelined loop (set_sums_q4_g64_bf16).
  *
  * 4-bit: a chunk's 32 weight bytes hold its even columns in the low
  * nibbles and its odd columns in the high ones, so one
@@ -116,17 +118,28 @@ Q8_INLINE __m256i fold_i32(const __m256i s[SET]) {
     return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
 }
 
-/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums of a 4-bit chunk's planes with an x
- * row's codes of the chunk (even columns, then odd). */
-Q8_INLINE __m256i q4_fold(const __m256i lo[SET], const __m256i hi[SET], const int8_t *xc) {
+/* Each row's products of a 4-bit chunk's planes with an x row's codes of
+ * the chunk (even columns, then odd), before the rows are folded: i16
+ * pair sums (i32 with VNNI). */
+Q8_INLINE __m256i q4_row_products(__m256i lo, __m256i hi, __m256i xe, __m256i xo) {
+#ifdef Q8_DPBUSD
+    return Q8_DPBUSD(Q8_DPBUSD(_mm256_setzero_si256(), lo, xe), hi, xo);
+#else
+    return _mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo));
+#endif
+}
+
+Q8_INLINE void q4_products(const __m256i lo[SET], const __m256i hi[SET], const int8_t *xc, __m256i s[SET]) {
     __m256i xe = _mm256_loadu_si256((const __m256i *)(const void *)xc);
     __m256i xo = _mm256_loadu_si256((const __m256i *)(const void *)(xc + 32));
-    __m256i s[SET];
+    for (int k = 0; k < SET; k++) s[k] = q4_row_products(lo[k], hi[k], xe, xo);
+}
+
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums from q4_products. */
+Q8_INLINE __m256i q4_fold(const __m256i s[SET]) {
 #ifdef Q8_DPBUSD
-    for (int k = 0; k < SET; k++) s[k] = Q8_DPBUSD(Q8_DPBUSD(_mm256_setzero_si256(), lo[k], xe), hi[k], xo);
     return fold_i32(s);
 #else
-    for (int k = 0; k < SET; k++) s[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], xe), _mm256_maddubs_epi16(hi[k], xo));
     __m256i h = _mm256_hadd_epi16(_mm256_hadd_epi16(s[0], s[1]), _mm256_hadd_epi16(s[2], s[3]));
     return _mm256_madd_epi16(h, _mm256_set1_epi16(1));
 #endif
@@ -191,9 +204,12 @@ Q8_INLINE __m256i q8_dot(const __m256i u[Q8_VECS], const __m256i x[Q8_VECS]) {
 Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t c, const int NX, const int BITS,
                            __m256i out[2]) {
     if (BITS == 4) {
-        __m256i lo[SET], hi[SET];
+        __m256i lo[SET], hi[SET], s[SET];
         q4_planes(rs, c, lo, hi);
-        for (int j = 0; j < NX; j++) out[j] = q4_fold(lo, hi, xq[j] + c * 64);
+        for (int j = 0; j < NX; j++) {
+            q4_products(lo, hi, xq[j] + c * 64, s);
+            out[j] = q4_fold(s);
+        }
     } else { /* one row's planes at a time: all four would not fit the registers */
         __m256i x[2][Q8_VECS], d[2][SET];
         for (int j = 0; j < NX; j++) q8_codes(xq[j] + c * 64, x[j]);
@@ -210,6 +226,49 @@ Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t
  * times the x row's block scales (pairs: [d0 x4 | d1 x4] per chunk). */
 Q8_INLINE __m256 chunk_factor(__m256 scales, const float *pairs, int64_t c) {
     return _mm256_mul_ps(scales, _mm256_loadu_ps(pairs + c * 2 * SET));
+}
+
+/* The decode case of mlx-community's 4-bit checkpoints (one x row, bf16
+ * params in groups of 64, so a chunk is a group and its scales one run of
+ * four) is software-pipelined: chunk c's products are formed before chunk
+ * c-1's are folded and scaled. The out-of-order window alone overlaps
+ * little of a chunk's long dependency chain (loads, products, fold,
+ * conversion, FMA); written this way decode runs about 8 % faster on Zen 1
+ * (one x row in the other cases keeps set_sums). */
+Q8_INLINE void q4_chunk_products(const row_set *rs, const int8_t *xq, int64_t c, __m256i s[SET]) {
+    const __m256i nib = _mm256_set1_epi8(15);
+    __m256i xe = _mm256_loadu_si256((const __m256i *)(const void *)(xq + 64 * c));
+    __m256i xo = _mm256_loadu_si256((const __m256i *)(const void *)(xq + 64 * c + 32));
+    for (int k = 0; k < SET; k++) { /* row by row: fewer registers live */
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(rs->rows[k] + 32 * c));
+        s[k] = q4_row_products(_mm256_and_si256(v, nib), _mm256_and_si256(_mm256_srli_epi16(v, 4), nib), xe, xo);
+    }
+}
+
+Q8_INLINE __m256 q4_chunk_scaled(const row_set *rs, const __m256i s[SET], int64_t c, const float *f, __m256 acc) {
+    __m256 scales = param_pair(VLM_DTYPE_BF16, rs->params, 8 * c, 8 * c);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_fold(s)), chunk_factor(scales, f, c), acc);
+}
+
+Q8_INLINE __m256 set_sums_q4_g64_bf16(const row_set *rs, const int8_t *xq, const float *f, int64_t chunks) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256i sa[SET], sb[SET];
+    q4_chunk_products(rs, xq, 0, sa);
+    int64_t c = 1;
+    for (; c + 2 <= chunks; c += 2) {
+        /* the next set's chunks c and c + 1: 64 bytes of each row, one
+         * request per row (successive requests are a line apart) */
+        for (int k = 0; k < SET; k++) _mm_prefetch((const char *)rs->next[k] + 32 * c, _MM_HINT_T0);
+        q4_chunk_products(rs, xq, c, sb);
+        a0 = q4_chunk_scaled(rs, sa, c - 1, f, a0);
+        q4_chunk_products(rs, xq, c + 1, sa);
+        a1 = q4_chunk_scaled(rs, sb, c, f, a1);
+    }
+    if (c < chunks) {
+        q4_chunk_products(rs, xq, c, sb);
+        a1 = q4_chunk_scaled(rs, sb, c, f, a1);
+    }
+    return _mm256_add_ps(q4_chunk_scaled(rs, sa, c - 1, f, a0), a1);
 }
 
 /* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of NX x rows (codes xq[j], block scale
@@ -257,7 +316,9 @@ static void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pa
     const float *f[2] = {pairs + i * chunks * 2 * SET, pairs + (i + NX - 1) * chunks * 2 * SET};
     __m256 acc[2];
     int blocks_log2 = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
-    if (w->bits == 4) set_sums(rs, xq, f, chunks, blocks_log2, NX, 4, acc);
+    if (NX == 1 && w->bits == 4 && blocks_log2 == 1 && rs->dtype == VLM_DTYPE_BF16)
+        acc[0] = set_sums_q4_g64_bf16(rs, xq[0], f[0], chunks);
+    else if (w->bits == 4) set_sums(rs, xq, f, chunks, blocks_log2, NX, 4, acc);
     else set_sums(rs, xq, f, chunks, blocks_log2, NX, 8, acc);
     for (int j = 0; j < NX; j++) {
         float y[SET];
