@@ -74,6 +74,7 @@ static const shape shapes[] = {
     {4, 64, VLM_DTYPE_BF16, 37, 512}, {4, 32, VLM_DTYPE_F32, 13, 96},  {4, 128, VLM_DTYPE_F16, 8, 384},
     {4, 32, VLM_DTYPE_BF16, 9, 160},  {8, 64, VLM_DTYPE_BF16, 21, 256}, {8, 32, VLM_DTYPE_F16, 6, 96},
     {8, 128, VLM_DTYPE_F32, 11, 640}, {4, 64, VLM_DTYPE_BF16, 10, 704}, {8, 64, VLM_DTYPE_F16, 7, 640},
-    {4, 32, VLM_DTYPE_BF16, 6, 192},  {8, 32, VLM_DTYPE_F32, 5, 320},
+    {4, 32, VLM_DTYPE_BF16, 6, 192},  {8, 32, VLM_DTYPE_F32, 5, 320},  {4, 64, VLM_DTYPE_F16, 11, 448},
+    {4, 64, VLM_DTYPE_F32, 6, 64},
 };
 #endif
