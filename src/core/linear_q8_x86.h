@@ -10,9 +10,9 @@
  * W rows go four at a time (a set), so each activation load serves four
  * rows, and the four rows' integer sums of a chunk (64 columns, two
  * blocks) are folded into one vector before they become floats: two levels
- * of horizontal adds leave [r0 r1 r2 r3 | r0 r1 r2 r3], the chunk's first
- * block in the low half and its second in the high half (the adds never
- * cross halves), and one conversion and one FMA against the rows' factors
+ * of pairwise adds leave [r0 r1 r2 r3 | r0 r1 r2 r3], the chunk's first
+ * block in the low half and its second in the high half (nothing crosses
+ * halves), and one conversion and one FMA against the rows' factors
  * (group scale times block scale) accumulate them. On CPUs where 256-bit
  * multiplies are the bottleneck (Zen 1 splits them in two) this leaves
  * the multiplier little besides the dot products themselves. Several x
@@ -27,9 +27,11 @@
  * 4-bit: a chunk's 32 weight bytes hold its even columns in the low
  * nibbles and its odd columns in the high ones, so one
  * _mm256_maddubs_epi16 per nibble plane (u8 code x s8 activation, pairs
- * summed: at most 2*15*127) gives i16 sums; two rows' sums added pairwise
- * stay below 15240 and four rows' below 30480, so both horizontal adds
- * stay in i16 and one _mm256_madd_epi16 with ones widens them.
+ * summed: at most 2*15*127) gives i16 sums; a row's two planes added stay
+ * below 7620, and the fold adds four such lanes (below 30480) in i16, by
+ * unpacks rather than _mm256_hadd_epi16 (3 cycles on Zen 1, on the pipe
+ * the nibble shifts need), before one _mm256_madd_epi16 with ones widens
+ * them.
  * 8-bit: codes up to 255 would saturate maddubs, so codes and activations
  * are widened to i16, a block half at a time, and multiplied with
  * _mm256_madd_epi16; the rows are folded with i32 horizontal adds.
@@ -135,12 +137,16 @@ Q8_INLINE void q4_products(const __m256i lo[SET], const __m256i hi[SET], const i
     for (int k = 0; k < SET; k++) s[k] = q4_row_products(lo[k], hi[k], xe, xo);
 }
 
-/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums from q4_products. */
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums from q4_products: each row's
+ * 32-bit lanes 0+2 and 1+3 added, the four rows interleaved, then the two
+ * halves of each row's pair added. */
 Q8_INLINE __m256i q4_fold(const __m256i s[SET]) {
 #ifdef Q8_DPBUSD
     return fold_i32(s);
 #else
-    __m256i h = _mm256_hadd_epi16(_mm256_hadd_epi16(s[0], s[1]), _mm256_hadd_epi16(s[2], s[3]));
+    __m256i a = _mm256_add_epi16(_mm256_unpacklo_epi32(s[0], s[1]), _mm256_unpackhi_epi32(s[0], s[1]));
+    __m256i b = _mm256_add_epi16(_mm256_unpacklo_epi32(s[2], s[3]), _mm256_unpackhi_epi32(s[2], s[3]));
+    __m256i h = _mm256_add_epi16(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b));
     return _mm256_madd_epi16(h, _mm256_set1_epi16(1));
 #endif
 }
