@@ -34,11 +34,11 @@
  * them.
  * 8-bit: codes up to 255 would saturate maddubs, so codes and activations
  * are widened to i16, a block half at a time, and multiplied with
- * _mm256_madd_epi16; the rows are folded with i32 horizontal adds.
+ * _mm256_madd_epi16; the rows are folded the same way in i32 (fold_i32).
  * With VNNI (Q8_DPBUSD(acc, u8, s8): acc + the sum of four u8 x s8
  * products per i32 lane, no saturation) both widths skip the i16 stage: a
  * 4-bit row's two nibble planes and an 8-bit row's two block halves go
- * straight into i32 lanes, folded with i32 horizontal adds; an 8-bit
+ * straight into i32 lanes, folded by fold_i32; an 8-bit
  * chunk's x codes are regrouped per block half with one permute.
  */
 #ifndef Q8_GEMV
@@ -115,9 +115,12 @@ Q8_INLINE void q4_planes(const row_set *rs, int64_t c, __m256i lo[SET], __m256i 
     }
 }
 
-/* [r0 r1 r2 r3 | r0 r1 r2 r3]: four rows' i32 lanes folded. */
+/* [r0 r1 r2 r3 | r0 r1 r2 r3]: four rows' i32 lanes folded, as q4_fold folds
+ * i16 pairs (unpacks: vphaddd costs 3 cycles on Zen 1). */
 Q8_INLINE __m256i fold_i32(const __m256i s[SET]) {
-    return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+    __m256i a = _mm256_add_epi32(_mm256_unpacklo_epi32(s[0], s[1]), _mm256_unpackhi_epi32(s[0], s[1]));
+    __m256i b = _mm256_add_epi32(_mm256_unpacklo_epi32(s[2], s[3]), _mm256_unpackhi_epi32(s[2], s[3]));
+    return _mm256_add_epi32(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b));
 }
 
 /* Each row's products of a 4-bit chunk's planes with an x row's codes of
