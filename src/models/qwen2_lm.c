@@ -50,13 +50,14 @@ static vlm_status read_mrope_section(qwen2_lm *lm, const cJSON *config) {
     return VLM_OK;
 }
 
-/* A number of the text config (or, for rope_theta, of transformers v5's
- * rope_parameters): def when absent, an error when it is not a finite
- * number above min (or equal to it, where min_allowed). */
-static vlm_status read_number(const cJSON *config, const char *key, double def, double min, int min_allowed,
-                              double *out) {
-    const cJSON *v = config_text_get(config, key), *params = config_text_get(config, "rope_parameters");
-    if (!v && params) v = cJSON_GetObjectItemCaseSensitive(params, key);
+/* A number of the text config, else of its object `section` (NULL: none;
+ * transformers v5 moved rope_theta into rope_parameters): def when absent,
+ * an error when it is not a finite number above min (or equal to it, where
+ * min_allowed). */
+static vlm_status read_number(const cJSON *config, const char *section, const char *key, double def, double min,
+                              int min_allowed, double *out) {
+    const cJSON *v = config_text_get(config, key);
+    if (!v && section) v = cJSON_GetObjectItemCaseSensitive(config_text_get(config, section), key);
     *out = v ? (cJSON_IsNumber(v) ? v->valuedouble : NAN) : def;
     if (isfinite(*out) && (*out > min || (min_allowed && *out == min))) return VLM_OK;
     return vlm_error(VLM_ERR_FORMAT, "config.json: %s must be a number %s %g", key, min_allowed ? ">=" : ">", min);
@@ -80,8 +81,8 @@ static vlm_status read_text_dims(qwen2_lm *lm, const cJSON *config) {
                          (long long)lm->dim, lm->n_layers, lm->n_heads, lm->n_kv_heads,
                          (long long)lm->hidden, (long long)lm->vocab);
     double eps;
-    vlm_status st = read_number(config, "rms_norm_eps", 1e-6, 0, 1, &eps);
-    if (!st) st = read_number(config, "rope_theta", 1000000.0, 0, 0, &lm->rope_theta);
+    vlm_status st = read_number(config, NULL, "rms_norm_eps", 1e-6, 0, 1, &eps);
+    if (!st) st = read_number(config, "rope_parameters", "rope_theta", 1000000.0, 0, 0, &lm->rope_theta);
     lm->eps = (float)eps;
     return st ? st : read_mrope_section(lm, config);
 }
