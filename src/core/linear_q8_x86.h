@@ -58,10 +58,18 @@
 enum { SET = LINEAR_QUAD }; /* W rows per set: a quad of quad_params */
 
 /* One row set (a quad of W rows): its rows (a short last set repeats its
- * last row, as its quad_params do), the next set's rows (prefetched while
- * this one is summed) and the set's scales and biases, [groups][8]. */
+ * last row, as its quad_params do), the next set's codes (prefetched while
+ * this one is summed) and the set's scales and biases, [groups][8].
+ *
+ * The next set's rows follow each other in memory, and they are prefetched
+ * in that order, a set's worth of bytes per chunk (SET x the chunk's bytes
+ * per row), rather than row by row at the chunk's own columns: one
+ * sequential stream instead of four interleaved ones decoded 4-bit weights
+ * 10 % faster on Zen 1 (17.8 -> 19.6 tok/s, six alternating runs), most of
+ * it on the short rows (1536 columns) of gate, up, q and o. */
 typedef struct row_set {
-    const uint8_t *rows[SET], *next[SET];
+    const uint8_t *rows[SET];
+    const char *next_codes;  /* the next set's first row (this set's for the last) */
     const void *params;
     const char *next_params; /* the next set's (this set's for the last) */
     vlm_dtype dtype; /* of the params */
@@ -117,10 +125,9 @@ Q8_INLINE void q4_row_planes(const row_set *rs, int k, int64_t c, __m256i *lo, _
 
 /* The four rows' planes of 4-bit chunk c. */
 Q8_INLINE void q4_planes(const row_set *rs, int64_t c, __m256i lo[SET], __m256i hi[SET]) {
-    for (int k = 0; k < SET; k++) {
-        _mm_prefetch((const char *)rs->next[k] + c * 32, _MM_HINT_T0);
-        q4_row_planes(rs, k, c, &lo[k], &hi[k]);
-    }
+    _mm_prefetch(rs->next_codes + SET * 32 * c, _MM_HINT_T0);
+    _mm_prefetch(rs->next_codes + SET * 32 * c + 64, _MM_HINT_T0);
+    for (int k = 0; k < SET; k++) q4_row_planes(rs, k, c, &lo[k], &hi[k]);
 }
 
 /* [r0 r1 r2 r3 | r0 r1 r2 r3]: four rows' i32 lanes folded, as q4_fold folds
@@ -170,7 +177,7 @@ enum { Q8_VECS = 2 }; /* vectors per 8-bit chunk row */
  * (high half). */
 Q8_INLINE void q8_planes(const row_set *rs, int k, int64_t c, __m256i v[Q8_VECS]) {
     const uint8_t *bytes = rs->rows[k] + c * 64;
-    _mm_prefetch((const char *)rs->next[k] + c * 64, _MM_HINT_T0);
+    _mm_prefetch(rs->next_codes + SET * 64 * c + 64 * k, _MM_HINT_T0);
     for (int j = 0; j < 2; j++)
         v[j] = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
                                    (const __m128i *)(const void *)(bytes + 16 * j));
@@ -195,7 +202,7 @@ enum { Q8_VECS = 4 };
 Q8_INLINE void q8_planes(const row_set *rs, int k, int64_t c, __m256i u[Q8_VECS]) {
     const __m256i zero = _mm256_setzero_si256();
     const uint8_t *bytes = rs->rows[k] + c * 64;
-    _mm_prefetch((const char *)rs->next[k] + c * 64, _MM_HINT_T0);
+    _mm_prefetch(rs->next_codes + SET * 64 * c + 64 * k, _MM_HINT_T0);
     for (int j = 0; j < 2; j++) {
         __m256i v = _mm256_loadu2_m128i((const __m128i *)(const void *)(bytes + 32 + 16 * j),
                                         (const __m128i *)(const void *)(bytes + 16 * j));
@@ -290,9 +297,8 @@ Q8_INLINE __m256 set_sums_q4_g64(const row_set *rs, const int8_t *xq, const floa
     q4_chunk_products(rs, xq, 0, sa);
     int64_t c = 1;
     for (; c + 2 <= chunks; c += 2) {
-        /* the next set's chunks c and c + 1: 64 bytes of each row, one
-         * request per row (successive requests are a line apart) */
-        for (int k = 0; k < SET; k++) _mm_prefetch((const char *)rs->next[k] + 32 * c, _MM_HINT_T0);
+        /* the next set's chunks c - 1 and c: four lines */
+        for (int k = 0; k < SET; k++) _mm_prefetch(rs->next_codes + SET * 32 * (c - 1) + 64 * k, _MM_HINT_T0);
         _mm_prefetch(rs->next_params + 8 * (DT == VLM_DTYPE_F32 ? 4 : 2) * c, _MM_HINT_T0);
         q4_chunk_products(rs, xq, c, sb);
         a0 = q4_chunk_scaled(rs, sa, c - 1, f, DT, a0);
@@ -300,6 +306,7 @@ Q8_INLINE __m256 set_sums_q4_g64(const row_set *rs, const int8_t *xq, const floa
         q4_chunk_products(rs, xq, c + 1, sa);
         a1 = q4_chunk_scaled(rs, sb, c, f, DT, a1);
     }
+    for (int64_t o = SET * 32 * (c - 1); o < SET * 32 * chunks; o += 64) _mm_prefetch(rs->next_codes + o, _MM_HINT_T0);
     if (c < chunks) {
         q4_chunk_products(rs, xq, c, sb);
         a1 = q4_chunk_scaled(rs, sb, c, f, DT, a1);
@@ -394,11 +401,8 @@ static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64
     const vlm_weight *w = a->w;
     int64_t row_bytes = w->cols * w->bits / 8, i = 0;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
-    for (int k = 0; k < SET; k++) {
-        int64_t row = r + (k < n ? k : n - 1), next = r + SET + k < r1 ? r + SET + k : r1 - 1;
-        rs->rows[k] = (const uint8_t *)w->data + row * row_bytes;
-        rs->next[k] = (const uint8_t *)w->data + next * row_bytes;
-    }
+    for (int k = 0; k < SET; k++) rs->rows[k] = (const uint8_t *)w->data + (r + (k < n ? k : n - 1)) * row_bytes;
+    rs->next_codes = (const char *)w->data + (r + SET < r1 ? r + SET : r) * row_bytes;
     rs->params = linear_quad_params(w, r);
     rs->next_params = linear_quad_params(w, r + SET < r1 ? r + SET : r);
     if (a->x->m > 1 || !q4_g64(w)) prefetch_params(w, r1, r + SET); /* else set_sums_q4_g64 does */
