@@ -371,9 +371,10 @@ static int q4_g64(const vlm_weight *w) { return w->bits == 4 && w->group_size ==
 
 /* y of NX x rows from i for the set's rows (the first n are real); pairs
  * holds every x row's block scale pairs, then, when the row count is odd,
- * the last row's xsum_quads. * Inlined into run_set's two calls so that NX is a constant in both: as a
- * function, gcc kept NX a variable in its one-row copy, whose 8-bit loop
- * then branched on it and spilled (8-bit decode 8.6 -> 10.2 tok/s). */
+ * the last row's xsum_quads. Inlined into run_set's two calls so that NX
+ * is a constant in both: as a function, gcc kept NX a variable in its
+ * one-row copy, whose 8-bit loop then branched on it and spilled (8-bit
+ * decode 8.6 -> 10.2 tok/s). */
 Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pairs, int64_t r, int n, int64_t i,
                         const int NX) {
     const vlm_weight *w = a->w;
