@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/error.h"
 
@@ -34,30 +33,13 @@ vlm_status image_check_size(int64_t width, int64_t height, const char *what) {
     return VLM_OK;
 }
 
-void *image_alloc_large(size_t size) {
-#if defined(MADV_HUGEPAGE)
-    enum { HUGE_PAGE = 2 << 20 };
-    if (size >= HUGE_PAGE) {
-        void *p = NULL;
-        size_t rounded = (size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-        if (posix_memalign(&p, HUGE_PAGE, rounded)) {
-            vlm_error(VLM_ERR_OUT_OF_MEMORY, "out of memory allocating %zu bytes", size);
-            return NULL;
-        }
-        madvise(p, rounded, MADV_HUGEPAGE);   /* advice only: failure is harmless */
-        return p;
-    }
-#endif
-    return vlm_malloc(size);
-}
-
 vlm_status image_new(int width, int height, vlm_image **out) {
     *out = NULL;
     vlm_status st = image_check_size(width, height, "image");
     if (st) return st;
     vlm_image *img = vlm_calloc(1, sizeof *img);
     if (!img) return VLM_ERR_OUT_OF_MEMORY;
-    img->rgb = image_alloc_large((size_t)width * (size_t)height * 3);
+    img->rgb = vlm_malloc_huge((size_t)width * (size_t)height * 3);
     if (!img->rgb) {
         free(img);
         return VLM_ERR_OUT_OF_MEMORY;

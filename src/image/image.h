@@ -24,10 +24,6 @@ uint64_t image_max_pixels(void);
 /* Refuse (VLM_ERR_LIMIT) dimensions that are not positive or exceed the
  * pixel limit; what names the image in the message. */
 vlm_status image_check_size(int64_t width, int64_t height, const char *what);
-/* malloc for buffers of many megabytes (pixels, tensors): aligned to and
- * advised as transparent huge pages where the OS has them, which saves
- * thousands of page faults per image. Release with free(). */
-void *image_alloc_large(size_t size);
 /* A new RGB image (uninitialised pixels) after image_check_size. */
 vlm_status image_new(int width, int height, vlm_image **out);
 

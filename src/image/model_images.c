@@ -22,7 +22,7 @@ vlm_status model_images_alloc(model_images *out, int n_images, const int64_t *sh
     }
     out->ndim = ndim;
     out->n_images = n_images;
-    out->pixel_values = image_alloc_large(count * sizeof(float));
+    out->pixel_values = vlm_malloc_huge(count * sizeof(float));
     return out->pixel_values ? VLM_OK : VLM_ERR_OUT_OF_MEMORY;
 }
 

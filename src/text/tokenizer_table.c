@@ -4,35 +4,20 @@
  * Gemma 3) and the loader's large arrays. Loading probes the tables at
  * random, so on 4 KiB pages nearly every probe also misses the TLB, and
  * first touching tens of MB in 4 KiB pages costs thousands of page
- * faults; all of it is asked for transparent huge pages where the system
- * offers them (Linux, THP in "madvise" mode).
+ * faults; all of it comes from vlm_malloc_huge.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/error.h"
 #include "text/tokenizer.h"
-
-#define HUGE_PAGE ((size_t)2 << 20)
 
 void *tok_big_alloc(size_t count, size_t size) {
     if (size && count > SIZE_MAX / size) {
         vlm_error(VLM_ERR_OUT_OF_MEMORY, "array of %zu elements is too large", count);
         return NULL;
     }
-    size_t bytes = count * size;
-#ifdef MADV_HUGEPAGE
-    if (bytes >= HUGE_PAGE / 2) { /* one fault instead of 256+, for at most 2x the memory */
-        size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-        void *p = aligned_alloc(HUGE_PAGE, rounded);
-        if (p) {
-            madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure is harmless */
-            return p;
-        }
-    }
-#endif
-    return vlm_malloc(bytes ? bytes : 1);
+    return vlm_malloc_huge(count * size);
 }
 
 void *tok_table_alloc(size_t count, size_t size) {
