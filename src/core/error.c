@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 static _Thread_local char last_error[1024];
 
@@ -82,28 +81,6 @@ void *vlm_malloc_huge(size_t size) {
     }
 #endif
     return vlm_malloc(size);
-}
-
-void *vlm_map_huge(size_t size) {
-    const size_t huge = (size_t)2 << 20, page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t bytes = (size ? size + page - 1 : page) / page * page;
-    uint8_t *m = mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-        vlm_error(VLM_ERR_OUT_OF_MEMORY, "out of memory mapping %zu bytes", size);
-        return NULL;
-    }
-    uint8_t *p = (uint8_t *)(((uintptr_t)m + huge - 1) / huge * huge);
-    if (p > m) munmap(m, (size_t)(p - m)); /* keep [p, p + bytes): its last partial 2 MiB stays in small pages */
-    if (m + bytes + huge > p + bytes) munmap(p + bytes, (size_t)(m + bytes + huge - (p + bytes)));
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
-#endif
-    return p;
-}
-
-void vlm_unmap_huge(void *p, size_t size) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (p) munmap(p, (size ? size + page - 1 : page) / page * page);
 }
 
 void *vlm_calloc(size_t count, size_t size) {

@@ -26,19 +26,12 @@ void vlm_error_clear(void);
 
 /* Allocation helpers that record VLM_ERR_OUT_OF_MEMORY on failure. */
 void *vlm_malloc(size_t size);
-/* For large arrays read at random or streamed (tokenizer tables, images,
- * quantized weight codes): from 1 MiB on, memory aligned to and advised
- * for 2 MiB transparent huge pages where the system offers them (Linux,
- * THP in "madvise" mode), so the first touch costs one fault per 2 MiB and
- * reads miss the TLB far less. Freed with free() / vlm_free(). */
+/* For large arrays (tokenizer tables, image and pixel buffers): from 1 MiB
+ * on, memory aligned to and advised for 2 MiB transparent huge pages where
+ * the system offers them (Linux, THP in "madvise" mode), so the first touch
+ * costs one fault per 2 MiB and random reads miss the TLB far less, for at
+ * most twice the memory. Freed with free() / vlm_free(). */
 void *vlm_malloc_huge(size_t size);
-/* Memory for data that lives as long as a model (its packed weights): an
- * anonymous mapping that starts on a 2 MiB boundary, advised for huge pages,
- * and ends at size (rounded to a page), so no huge page reaches past it:
- * resident memory stays at size, where vlm_malloc_huge may round up to
- * 2 MiB. Zeroed. Free with vlm_unmap_huge(p, size). */
-void *vlm_map_huge(size_t size);
-void vlm_unmap_huge(void *p, size_t size);
 void *vlm_calloc(size_t count, size_t size);
 void *vlm_realloc(void *ptr, size_t size);
 char *vlm_strdup(const char *s);

@@ -3,9 +3,7 @@
  *
  * Activations are float32, row-major. Weights stay in their stored form
  * (f32, f16, bf16, or MLX affine-quantized) and are read straight from the
- * mmap, except that the language model's quantized weights are packed at
- * load (vlm_weight_pack_quads: the same bytes, regrouped or moved to huge
- * pages); accumulation is always f32. Each kernel has a scalar reference
+ * mmap; accumulation is always f32. Each kernel has a scalar reference
  * (suffix _ref) that tests compare the dispatched SIMD version against.
  * CPU feature dispatch happens once, in one place (cpu.c).
  */
@@ -29,8 +27,7 @@
  * [quads][groups][8] elements of scale_dtype, per group the quad's four
  * row scales and then its four row biases; a last quad short of rows
  * repeats its last row. Everything reads scales through it when present,
- * so a loader may let the original pages go. packed_codes, set with it,
- * is a copy of the codes in huge-page memory that data then points to. */
+ * so a loader may let the original pages go. */
 typedef struct vlm_weight {
     vlm_dtype dtype;
     int64_t rows, cols;
@@ -39,16 +36,14 @@ typedef struct vlm_weight {
     vlm_dtype scale_dtype;     /* quantized only: F32, F16 or BF16 */
     const void *scales, *biases;
     const void *quad_params;   /* quantized only, optional (owned: vlm_weight_free_quads) */
-    const void *packed_codes;  /* set with quad_params, = data (owned the same way) */
 } vlm_weight;
 
 static inline int vlm_weight_is_quantized(const vlm_weight *w) { return w->dtype == VLM_DTYPE_U32; }
 /* Check a weight's shape, dtypes, bits and group size before use (loaders
  * call this once; the kernels assume a valid weight). */
 vlm_status vlm_weight_validate(const vlm_weight *w);
-/* Build w->quad_params from a quantized weight's scales and biases and
- * move its codes to w->packed_codes (a dense weight is left as it is). The
- * integer path of fast mode needs the quads. */
+/* Build w->quad_params from a quantized weight's scales and biases (a
+ * dense weight is left as it is). The integer path of fast mode needs it. */
 vlm_status vlm_weight_pack_quads(vlm_weight *w);
 void vlm_weight_free_quads(vlm_weight *w);
 

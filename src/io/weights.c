@@ -190,14 +190,12 @@ vlm_status weights_expert(const st_archive *a, const vlm_quant_config *q, const 
 }
 
 vlm_status weights_pack_quads(const st_archive *a, vlm_weight *w) {
-    if (!vlm_weight_is_quantized(w) || w->quad_params) return VLM_OK;
-    const void *codes = w->data;
+    if (!vlm_weight_is_quantized(w)) return VLM_OK;
     vlm_status st = vlm_weight_pack_quads(w);
     if (st) return st;
     size_t bytes = (size_t)(w->rows * (w->cols / w->group_size)) * vlm_dtype_size(w->scale_dtype);
     st_release(a, w->scales, bytes);
     st_release(a, w->biases, bytes);
-    st_release(a, codes, (size_t)w->rows * (size_t)(w->cols * w->bits / 8));
     return VLM_OK;
 }
 

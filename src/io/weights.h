@@ -2,10 +2,9 @@
  * weights.h — binding a checkpoint's tensors to the structures the kernels
  * use, with every shape checked and every failure naming the tensor.
  *
- * Linear weights are not copied: vlm_weight points into the mmap (only
- * the quantized weights that decode uses are packed, weights_pack_quads:
- * scales and biases regrouped by quads of rows, codes moved to huge pages,
- * each copy taking the original's place in memory). Whether
+ * Linear weights are never copied: vlm_weight points into the mmap (only
+ * a quantized weight's scales and biases may be regrouped by quads of rows,
+ * weights_pack_quads, taking the originals' place in memory). Whether
  * a linear layer is MLX-quantized is decided per tensor by the presence of
  * "<prefix>.scales" (mlx-vlm leaves layers whose input size is not a
  * multiple of the group size — and whole vision towers — unquantized even
@@ -39,10 +38,9 @@ vlm_status weights_linear(const st_archive *a, const vlm_quant_config *q, const 
  * with .scales/.biases [experts, out, groups]), bound like weights_linear. */
 vlm_status weights_expert(const st_archive *a, const vlm_quant_config *q, const char *prefix, int64_t expert,
                           vlm_weight *out);
-/* Pack a quantized weight (vlm_weight_pack_quads: quad_params and
- * packed_codes) and let the original pages go; the caller frees the copies
- * with vlm_weight_free_quads. A dense or already packed weight is left as
- * it is. */
+/* Give a quantized weight its quad_params (vlm_weight_pack_quads) and let
+ * the original scale and bias pages go; the caller frees them with
+ * vlm_weight_free_quads. A dense weight is left as it is. */
 vlm_status weights_pack_quads(const st_archive *a, vlm_weight *w);
 /* A dense float weight of any rank >= 2 viewed as [shape[0], product of the
  * rest] (e.g. a channels-last conv kernel [out, kt, kh, kw, in] used as a
