@@ -222,6 +222,31 @@ static void test_parallel_for(void) {
     CHECK(vlm_get_num_threads() >= 1);
 }
 
+/* Many short jobs back to back, with more threads than cores: workers
+ * arrive late or not at all, ranges are stolen from and refilled while a
+ * late worker still looks at the previous job's. Every item must run once. */
+static void test_parallel_for_stress(void) {
+    enum { JOBS = 4000, MAX_N = 700 };
+    static atomic_int hits[MAX_N + 1000];
+    uint32_t seed = 1;
+    int bad_jobs = 0;
+    for (int threads = 2; threads <= 8; threads *= 2) {
+        vlm_set_num_threads(threads);
+        for (int job = 0; job < JOBS; job++) {
+            seed = seed * 1664525u + 1013904223u;
+            int64_t n = 1 + (seed >> 8) % MAX_N, min_chunk = 1 + (seed >> 20) % 9;
+            for (int64_t i = 0; i < n; i++) atomic_store(&hits[i], 0);
+            count_ctx c = {hits, 0};
+            vlm_parallel_for(n, min_chunk, count_task, &c);
+            int64_t bad = 0;
+            for (int64_t i = 0; i < n; i++) bad += atomic_load(&hits[i]) != 1;
+            bad_jobs += bad != 0;
+        }
+    }
+    CHECKF(bad_jobs == 0, "%d jobs ran some items other than once", bad_jobs);
+    vlm_set_num_threads(0);
+}
+
 /* ---- elementwise ops -------------------------------------------------------- */
 
 static void test_activations(void) {
@@ -426,6 +451,7 @@ void run_tests(void) {
     RUN(test_isa_selection);
     RUN(test_weight_validate);
     RUN(test_parallel_for);
+    RUN(test_parallel_for_stress);
     RUN(test_linear_dense);
     RUN(test_linear_quantized);
     RUN(test_linear_gemm_blocks);

@@ -69,9 +69,9 @@ enum { SET = LINEAR_QUAD }; /* W rows per set: a quad of quad_params */
  * it on the short rows (1536 columns) of gate, up, q and o. */
 typedef struct row_set {
     const uint8_t *rows[SET];
-    const char *next_codes;  /* the next set's first row (this set's for the last) */
+    const char *next_codes;  /* the next set's first row (this set's for the weight's last) */
     const void *params;
-    const char *next_params; /* the next set's (this set's for the last) */
+    const char *next_params; /* the next set's (this set's for the weight's last) */
     int64_t chunk_param_bytes; /* a set's params per chunk (at most 64) */
     vlm_dtype dtype; /* of the params */
 } row_set;
@@ -408,8 +408,7 @@ Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, const float 
 
 /* The params of set r / SET, requested a set ahead: waiting for them at
  * the start of every set would stall the stream. */
-static void prefetch_params(const vlm_weight *w, int64_t r1, int64_t r) {
-    if (r >= r1) return;
+static void prefetch_params(const vlm_weight *w, int64_t r) {
     const char *p = linear_quad_params(w, r);
     size_t bytes = linear_quad_bytes(w);
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
@@ -422,10 +421,12 @@ static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64
     int64_t row_bytes = w->cols * w->bits / 8, i = 0;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
     for (int k = 0; k < SET; k++) rs->rows[k] = (const uint8_t *)w->data + (r + (k < n ? k : n - 1)) * row_bytes;
-    rs->next_codes = (const char *)w->data + (r + SET < r1 ? r + SET : r) * row_bytes;
+    /* the set after this one, past r1 too: a pool runner's next rows */
+    int64_t next = r + SET < w->rows ? r + SET : r;
+    rs->next_codes = (const char *)w->data + next * row_bytes;
     rs->params = linear_quad_params(w, r);
-    rs->next_params = linear_quad_params(w, r + SET < r1 ? r + SET : r);
-    if (a->x->m > 1) prefetch_params(w, r1, r + SET); /* else prefetch_next_params */
+    rs->next_params = linear_quad_params(w, next);
+    if (a->x->m > 1) prefetch_params(w, next); /* else prefetch_next_params */
     for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, pairs, r, n, i, 2);
     if (i < a->x->m) set_outputs(a, rs, pairs, r, n, i, 1);
 }
