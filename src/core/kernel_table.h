@@ -55,6 +55,11 @@ typedef struct vlm_q8_acts {
     const int8_t *q;     /* [m][cols] */
     const float *d;      /* [m][cols / LINEAR_Q8_BLOCK] */
     const float *xsum;   /* [m][cols / group_size] */
+    /* The same numbers laid out for a quad of W rows (LINEAR_QUAD) at a
+     * time, as the x86 kernels multiply them: [m][chunks][8], chunk c's
+     * two block scales four times each, [d(2c) x4 | d(2c+1) x4]; and
+     * [m][groups][4], each group sum four times. */
+    const float *scale_quads, *xsum_quads;
 } vlm_q8_acts;
 
 /* One integer-matmul call: y[i][r] for every row i of x, W rows [r0, r1). */

@@ -35,14 +35,22 @@ void linear_q8_quantize_row_scalar(const float *x, int64_t cols, int bits, int8_
     }
 }
 
+/* Each of n values four times in a row. */
+static void four_times(const float *v, int64_t n, float *out) {
+    for (int64_t i = 0; i < n; i++)
+        for (int k = 0; k < 4; k++) out[4 * i + k] = v[i];
+}
+
 int linear_q8_quantize(const vlm_kernel_table *t, vlm_q8_acts *acts, const float *x, int64_t m,
                        const vlm_weight *w) {
     int64_t cols = w->cols, blocks = cols / LINEAR_Q8_BLOCK, groups = cols / w->group_size;
     int64_t per_group = w->group_size / LINEAR_Q8_BLOCK;
     int8_t *q = malloc((size_t)(m * cols));
     float *d = malloc((size_t)(m * blocks) * sizeof(float)), *sums = malloc((size_t)(m * blocks) * sizeof(float));
-    *acts = (vlm_q8_acts){m, cols, q, d, sums};
-    if (!q || !d || !sums) {
+    float *scale_quads = malloc((size_t)(m * blocks * 4) * sizeof(float));
+    float *xsum_quads = malloc((size_t)(m * groups * 4) * sizeof(float));
+    *acts = (vlm_q8_acts){m, cols, q, d, sums, scale_quads, xsum_quads};
+    if (!q || !d || !sums || !scale_quads || !xsum_quads) {
         linear_q8_acts_free(acts);
         return 0;
     }
@@ -53,6 +61,8 @@ int linear_q8_quantize(const vlm_kernel_table *t, vlm_q8_acts *acts, const float
         for (int64_t j = 0; j < per_group; j++) s += sums[g * per_group + j];
         sums[g] = s;
     }
+    four_times(d, m * blocks, scale_quads); /* blocks 2c, 2c + 1 are chunk c's halves */
+    four_times(sums, m * groups, xsum_quads);
     return 1;
 }
 
@@ -60,9 +70,9 @@ void linear_q8_acts_free(vlm_q8_acts *acts) {
     free((void *)acts->q);
     free((void *)acts->d);
     free((void *)acts->xsum);
-    acts->q = NULL;
-    acts->d = NULL;
-    acts->xsum = NULL;
+    free((void *)acts->scale_quads);
+    free((void *)acts->xsum_quads);
+    *acts = (vlm_q8_acts){0};
 }
 
 /* Code of column c of a 4- or 8-bit row. */

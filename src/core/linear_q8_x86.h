@@ -48,7 +48,6 @@
 #endif
 
 #include <immintrin.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/kernel_table.h"
@@ -267,9 +266,9 @@ Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t
 }
 
 /* The factor of chunk c's folded sums: the rows' scales of its blocks
- * times the x row's block scales (pairs: [d0 x4 | d1 x4] per chunk). */
-Q8_INLINE __m256 chunk_factor(__m256 scales, const float *pairs, int64_t c) {
-    return _mm256_mul_ps(scales, _mm256_loadu_ps(pairs + c * 2 * SET));
+ * times the x row's block scales (its scale_quads: [d0 x4 | d1 x4] per chunk). */
+Q8_INLINE __m256 chunk_factor(__m256 scales, const float *scale_quads, int64_t c) {
+    return _mm256_mul_ps(scales, _mm256_loadu_ps(scale_quads + c * 2 * SET));
 }
 
 /* The decode case of mlx-community's 4-bit checkpoints (one x row, params
@@ -334,7 +333,7 @@ Q8_INLINE __m256 set_sums_q4_g64(const row_set *rs, const int8_t *xq, const floa
 }
 
 /* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of NX x rows (codes xq[j], block scale
- * pairs f[j]) with the set's rows. One x row takes two chunks per step
+ * quads f[j]) with the set's rows. One x row takes two chunks per step
  * with two accumulators (the chain from the loads to the FMA is long);
  * two x rows give that overlap by themselves and share the unpacking. */
 Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const float *const f[2], int64_t chunks,
@@ -362,36 +361,22 @@ Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const floa
     for (int j = 0; j < NX; j++) acc[j] = _mm256_add_ps(acc[j], part[j]);
 }
 
-/* pairs[c] = [d(2c) x4 | d(2c+1) x4]: one x row's block scales laid out
- * like the folded sums. */
-static void block_scale_pairs(const float *d, int64_t chunks, float *pairs) {
-    for (int64_t c = 0; c < chunks; c++)
-        _mm256_storeu_ps(pairs + c * 2 * SET, _mm256_set_m128(_mm_set1_ps(d[2 * c + 1]), _mm_set1_ps(d[2 * c])));
-}
-/* out[4g .. 4g+3] = xsum[g], for set_sums_q4_g64. */
-static void xsum_quads(const float *xsum, int64_t groups, float *out) {
-    for (int64_t g = 0; g < groups; g++) _mm_storeu_ps(out + 4 * g, _mm_set1_ps(xsum[g]));
-}
-
 /* Whether one x row takes set_sums_q4_g64. */
 static int q4_g64(const vlm_weight *w) { return w->bits == 4 && w->group_size == 64; }
 
-/* y of NX x rows from i for the set's rows (the first n are real); pairs
- * holds every x row's block scale pairs, then, when the row count is odd,
- * the last row's xsum_quads. Inlined into run_set's two calls so that NX
+/* y of NX x rows from i for the set's rows (the first n are real). Inlined into run_set's two calls so that NX
  * is a constant in both: as a function, gcc kept NX a variable in its
  * one-row copy, whose 8-bit loop then branched on it and spilled (8-bit
  * decode 8.6 -> 10.2 tok/s). */
-Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, const float *pairs, int64_t r, int n, int64_t i,
-                        const int NX) {
+Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, int64_t r, int n, int64_t i, const int NX) {
     const vlm_weight *w = a->w;
     int64_t cols = w->cols, groups = cols / w->group_size, chunks = cols / LINEAR_Q8_CHUNK;
     const int8_t *xq[2] = {a->x->q + i * cols, a->x->q + (i + NX - 1) * cols};
-    const float *f[2] = {pairs + i * chunks * 2 * SET, pairs + (i + NX - 1) * chunks * 2 * SET};
+    const float *f[2] = {a->x->scale_quads + i * chunks * 2 * SET, a->x->scale_quads + (i + NX - 1) * chunks * 2 * SET};
     __m256 acc[2];
     int blocks_log2 = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
     int fused = NX == 1 && q4_g64(w);
-    const float *xs = pairs + 2 * SET * chunks * a->x->m;
+    const float *xs = a->x->xsum_quads + i * groups * SET;
     if (fused) /* one copy per params dtype: it must be a constant */
         acc[0] = rs->dtype == VLM_DTYPE_BF16 ? set_sums_q4_g64(rs, xq[0], f[0], xs, chunks, VLM_DTYPE_BF16)
                  : rs->dtype == VLM_DTYPE_F16 ? set_sums_q4_g64(rs, xq[0], f[0], xs, chunks, VLM_DTYPE_F16)
@@ -416,7 +401,7 @@ static void prefetch_params(const vlm_weight *w, int64_t r) {
 
 /* y for W rows [r, min(r + SET, r1)) against every x row, two at a time. A
  * short last set repeats its last row and drops the copies' outputs. */
-static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64_t r, int64_t r1) {
+static void run_set(const vlm_q8_args *a, row_set *rs, int64_t r, int64_t r1) {
     const vlm_weight *w = a->w;
     int64_t row_bytes = w->cols * w->bits / 8, i = 0;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
@@ -427,21 +412,12 @@ static void run_set(const vlm_q8_args *a, row_set *rs, const float *pairs, int64
     rs->params = linear_quad_params(w, r);
     rs->next_params = linear_quad_params(w, next);
     if (a->x->m > 1) prefetch_params(w, next); /* else prefetch_next_params */
-    for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, pairs, r, n, i, 2);
-    if (i < a->x->m) set_outputs(a, rs, pairs, r, n, i, 1);
+    for (; i + 2 <= a->x->m; i += 2) set_outputs(a, rs, r, n, i, 2);
+    if (i < a->x->m) set_outputs(a, rs, r, n, i, 1);
 }
 
 void Q8_GEMV(const vlm_q8_args *a, int64_t r0, int64_t r1) {
-    int64_t m = a->x->m, chunks = a->w->cols / LINEAR_Q8_CHUNK;
-    int64_t groups = a->w->cols / a->w->group_size;
-    float *pairs = malloc((size_t)(2 * SET * chunks * m + (m % 2 ? SET * groups : 0)) * sizeof(float));
-    if (!pairs) { /* out of memory: the plain-C kernel needs no buffer */
-        linear_q8_gemv_scalar(a, r0, r1);
-        return;
-    }
+    int64_t chunks = a->w->cols / LINEAR_Q8_CHUNK;
     row_set rs = {.dtype = a->w->scale_dtype, .chunk_param_bytes = (int64_t)linear_quad_bytes(a->w) / chunks};
-    for (int64_t i = 0; i < m; i++) block_scale_pairs(a->x->d + i * 2 * chunks, chunks, pairs + i * 2 * SET * chunks);
-    if (m % 2) xsum_quads(a->x->xsum + (m - 1) * groups, groups, pairs + 2 * SET * chunks * m);
-    for (int64_t r = r0; r < r1; r += SET) run_set(a, &rs, pairs, r, r1);
-    free(pairs);
+    for (int64_t r = r0; r < r1; r += SET) run_set(a, &rs, r, r1);
 }
