@@ -372,7 +372,8 @@ Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, int64_t r, i
     const vlm_weight *w = a->w;
     int64_t cols = w->cols, groups = cols / w->group_size, chunks = cols / LINEAR_Q8_CHUNK;
     const int8_t *xq[2] = {a->x->q + i * cols, a->x->q + (i + NX - 1) * cols};
-    const float *f[2] = {a->x->scale_quads + i * chunks * 2 * SET, a->x->scale_quads + (i + NX - 1) * chunks * 2 * SET};
+    const float *f[2] = {a->x->scale_quads + i * chunks * 2 * SET,
+                         a->x->scale_quads + (i + NX - 1) * chunks * 2 * SET};
     __m256 acc[2];
     int blocks_log2 = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
     int fused = NX == 1 && q4_g64(w);

@@ -239,8 +239,10 @@ void vlm_parallel_for(int64_t n, int64_t min_chunk, vlm_task_fn fn, void *ctx) {
     atomic_store_explicit(&pool.n, n, memory_order_release);
     atomic_store_explicit(&pool.step, step, memory_order_release);
     atomic_store(&pool.done, 0);
-    for (int r = 0; r < runners; r++)
-        atomic_store(&pool.range[r].word, range_of(gen, (uint64_t)(steps * r / runners), (uint64_t)(steps * (r + 1) / runners)));
+    for (int r = 0; r < runners; r++) {
+        uint64_t first = (uint64_t)(steps * r / runners), end = (uint64_t)(steps * (r + 1) / runners);
+        atomic_store(&pool.range[r].word, range_of(gen, first, end));
+    }
     atomic_store(&pool.job_word, gen << 16 | (uint64_t)workers);
     if (atomic_load(&pool.sleepers) > 0) {
         pthread_mutex_lock(&pool.sleep_mu);
