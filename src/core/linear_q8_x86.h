@@ -24,7 +24,8 @@
  * One x row of 4-bit weights in groups of 64 (decode of mlx-community's
  * default) has its own software-pipelined loop (set_sums_q4_g64), which
  * also takes the bias terms and the next set's params prefetch into its
- * chunk loop.
+ * chunk loop; one x row of 8-bit weights is pipelined too
+ * (set_sums_q8_one).
  *
  * 4-bit: a chunk's 32 weight bytes hold its even columns in the low
  * nibbles and its odd columns in the high ones, so one
@@ -345,6 +346,48 @@ Q8_INLINE __m256 set_sums_q4_g64(const row_set *rs, const int8_t *xq, const floa
     return _mm256_add_ps(_mm256_add_ps(q4_chunk_scaled(rs, sa, c - 1, f, DT, a0), a1), ab);
 }
 
+/* The four rows' dots of 8-bit chunk c with one x row, before folding. */
+Q8_INLINE void q8_chunk_dots(const row_set *rs, const int8_t *xq, int64_t c, __m256i d[SET]) {
+    __m256i x[Q8_VECS];
+    q8_codes(xq + c * 64, x);
+    for (int k = 0; k < SET; k++) {
+        __m256i u[Q8_VECS];
+        q8_planes(rs, k, c, u);
+        d[k] = q8_dot(u, x);
+    }
+}
+
+/* acc + chunk c's dots folded, converted and scaled. */
+Q8_INLINE __m256 q8_chunk_scaled(const row_set *rs, const __m256i d[SET], int64_t c, const float *f, int blocks_log2,
+                                 __m256 acc) {
+    __m256 factor = chunk_factor(chunk_scales(rs, c, blocks_log2), f, c);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(fold_i32(d)), factor, acc);
+}
+
+/* One x row of 8-bit weights, software-pipelined as set_sums_q4_g64 is:
+ * chunk c + 1's dots are formed before chunk c's are folded and scaled
+ * (8-bit decode 8.97 -> 9.36 tok/s, four alternating pairs). */
+Q8_INLINE __m256 set_sums_q8_one(const row_set *rs, const int8_t *xq, const float *f, int64_t chunks,
+                                 int blocks_log2) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256i da[SET], db[SET];
+    q8_chunk_dots(rs, xq, 0, da);
+    int64_t c = 0;
+    for (; c + 2 < chunks; c += 2) {
+        prefetch_next_params(rs, c);
+        q8_chunk_dots(rs, xq, c + 1, db);
+        a0 = q8_chunk_scaled(rs, da, c, f, blocks_log2, a0);
+        q8_chunk_dots(rs, xq, c + 2, da);
+        a1 = q8_chunk_scaled(rs, db, c + 1, f, blocks_log2, a1);
+    }
+    a0 = q8_chunk_scaled(rs, da, c, f, blocks_log2, a0);
+    if (c + 1 < chunks) {
+        q8_chunk_dots(rs, xq, c + 1, db);
+        a1 = q8_chunk_scaled(rs, db, c + 1, f, blocks_log2, a1);
+    }
+    return _mm256_add_ps(a0, a1);
+}
+
 /* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of NX x rows (codes xq[j], block scale
  * quads f[j]) with the set's rows. One x row takes two chunks per step
  * with two accumulators (the chain from the loads to the FMA is long);
@@ -396,6 +439,7 @@ Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, int64_t r, i
                  : rs->dtype == VLM_DTYPE_F16 ? set_sums_q4_g64(rs, xq[0], f[0], xs, chunks, VLM_DTYPE_F16)
                                               : set_sums_q4_g64(rs, xq[0], f[0], xs, chunks, VLM_DTYPE_F32);
     else if (w->bits == 4) set_sums(rs, xq, f, chunks, blocks_log2, NX, 4, acc);
+    else if (NX == 1) acc[0] = set_sums_q8_one(rs, xq[0], f[0], chunks, blocks_log2);
     else set_sums(rs, xq, f, chunks, blocks_log2, NX, 8, acc);
     for (int j = 0; j < NX; j++) {
         float y[SET];
