@@ -227,7 +227,7 @@ static void test_parallel_for(void) {
  * late worker still looks at the previous job's. Every item must run once. */
 static void test_parallel_for_stress(void) {
     enum { JOBS = 4000, MAX_N = 700 };
-    static atomic_int hits[MAX_N + 1000];
+    static atomic_int hits[MAX_N];
     uint32_t seed = 1;
     int bad_jobs = 0;
     for (int threads = 2; threads <= 8; threads *= 2) {

@@ -5,8 +5,8 @@
  * GEMV (decode) is memory-bound, so it is reported as GB/s of weight bytes
  * read and as a share of the read bandwidth measured by a STREAM-like read
  * loop in turn with its repetitions (both over buffers much larger than
- * the caches: the weights are replicated like the layers of a model). GEMM (prefill,
- * 512 rows) is reported in GFLOP/s. Each figure is the best of several
+ * the caches: the weights are replicated like the layers of a model).
+ * GEMM (prefill, 512 rows) is reported in GFLOP/s. Each figure is the best of several
  * repetitions, for 1 thread and for the full thread count.
  */
 #include <stdio.h>

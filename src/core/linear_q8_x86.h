@@ -420,10 +420,10 @@ Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const floa
 /* Whether one x row takes set_sums_q4_g64. */
 static int q4_g64(const vlm_weight *w) { return w->bits == 4 && w->group_size == 64; }
 
-/* y of NX x rows from i for the set's rows (the first n are real). Inlined into run_set's two calls so that NX
- * is a constant in both: as a function, gcc kept NX a variable in its
- * one-row copy, whose 8-bit loop then branched on it and spilled (8-bit
- * decode 8.6 -> 10.2 tok/s). */
+/* y of NX x rows from i for the set's rows (the first n are real).
+ * Inlined into run_set's two calls so that NX is a constant in both: as a
+ * function, gcc kept NX a variable in its one-row copy, whose 8-bit loop
+ * then branched on it and spilled (8-bit decode 8.6 -> 10.2 tok/s). */
 Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, int64_t r, int n, int64_t i, const int NX) {
     const vlm_weight *w = a->w;
     int64_t cols = w->cols, groups = cols / w->group_size, chunks = cols / LINEAR_Q8_CHUNK;
