@@ -21,6 +21,7 @@
 #define LANES 16
 #define GEMM_MR 12
 #define SIMD_GEMV_Q8 NULL
+#define SIMD_Q4_PLANES NULL
 #define SIMD_QUANTIZE_Q8 NULL
 
 typedef struct wide_f {

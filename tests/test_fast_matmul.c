@@ -101,33 +101,37 @@ static void test_fast_within_int8_bound(void) {
 }
 
 /* Every SIMD set's integer kernel against the plain-C one on the same
- * quantized activations: same integers, f32 sums in another order. */
+ * quantized activations (the set's own, with whatever extra layout it
+ * builds; its codes and scales are the plain-C quantizer's, see below):
+ * same integers, f32 sums in another order; one x row (decode) and
+ * several. */
 static void test_simd_matches_scalar_int8(void) {
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-        qweight q = make_weight(shapes[s].bits, shapes[s].group, shapes[s].sdtype, shapes[s].rows, shapes[s].cols);
+    for (size_t s = 0; s < 2 * sizeof shapes / sizeof *shapes; s++) { /* each shape with m = 1, then 5 */
+        const shape *sh = &shapes[s / 2];
+        qweight q = make_weight(sh->bits, sh->group, sh->sdtype, sh->rows, sh->cols);
         const vlm_weight *w = &q.w;
         CHECK(!linear_q8_supports(w)); /* not without quad_params */
         if (!linear_q8_supports(&q.packed)) { /* rows not whole chunks: fast mode takes the f32 path */
             free_weight(&q);
             continue;
         }
-        int64_t m = 5, n = m * w->rows;
+        int64_t m = s % 2 ? 5 : 1, n = m * w->rows;
         float *x = make_x(m, w->cols);
         float *y_ref = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
-        vlm_q8_acts acts;
-        CHECK(linear_q8_quantize(&vlm_kernels_scalar, &acts, x, m, w));
-        vlm_q8_args a = {w, &acts, y_ref, NULL};
-        linear_q8_gemv_scalar(&a, 0, w->rows);
-        double scale = 0;
-        for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(y_ref[i]));
         for (size_t k = 0; k + 1 < sizeof isas / sizeof *isas; k++) {
             if (!vlm_kernels_select(isas[k]) || !vlm_kernels_active()->gemv_q8) continue;
-            vlm_q8_args ap = {&q.packed, &acts, y, NULL};
+            vlm_q8_acts acts;
+            CHECK(linear_q8_quantize(vlm_kernels_active(), &acts, x, m, w));
+            vlm_q8_args a = {w, &acts, y_ref, NULL}, ap = {&q.packed, &acts, y, NULL};
+            linear_q8_gemv_scalar(&a, 0, w->rows);
             vlm_kernels_active()->gemv_q8(&ap, 0, w->rows);
+            double scale = 0;
+            for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(y_ref[i]));
             double diff = test_max_abs_diff(y, y_ref, (size_t)n);
-            CHECKF(diff <= 1e-5 * scale + 1e-6, "shape %zu isa %s: max diff %g (scale %g)", s, isas[k], diff, scale);
+            CHECKF(diff <= 1e-5 * scale + 1e-6, "shape %zu m=%lld isa %s: max diff %g (scale %g)", s / 2,
+                   (long long)m, isas[k], diff, scale);
+            linear_q8_acts_free(&acts);
         }
-        linear_q8_acts_free(&acts);
         free(x);
         free(y_ref);
         free(y);

@@ -58,7 +58,7 @@ static void test_vnni_loops_match_scalar(void) {
             int64_t n = m * q.w.rows;
             float *x = make_x(m, q.w.cols), *want = malloc((size_t)n * 4), *got = malloc((size_t)n * 4);
             vlm_q8_acts acts;
-            CHECK(linear_q8_quantize(&vlm_kernels_scalar, &acts, x, m, &q.w));
+            CHECK(linear_q8_quantize(&vlm_kernels_avx2, &acts, x, m, &q.w)); /* with the x planes of m = 1 */
             vlm_q8_args ref = {&q.w, &acts, want, NULL}, a = {&q.packed, &acts, got, NULL};
             linear_q8_gemv_scalar(&ref, 0, q.w.rows);
             gemv_vnni_in_avx2(&a, 0, q.w.rows);

@@ -76,6 +76,6 @@ static const shape shapes[] = {
     {8, 128, VLM_DTYPE_F32, 11, 640}, {4, 64, VLM_DTYPE_BF16, 10, 704}, {8, 64, VLM_DTYPE_F16, 7, 640},
     {4, 32, VLM_DTYPE_BF16, 6, 192},  {8, 32, VLM_DTYPE_F32, 5, 320},  {4, 64, VLM_DTYPE_F16, 11, 448},
     {4, 64, VLM_DTYPE_F32, 6, 64},    {4, 64, VLM_DTYPE_F16, 16, 320}, {4, 64, VLM_DTYPE_F32, 14, 128},
-    {4, 64, VLM_DTYPE_BF16, 13, 192},
+    {4, 64, VLM_DTYPE_BF16, 13, 192}, {4, 64, VLM_DTYPE_BF16, 10, 4160}, {4, 64, VLM_DTYPE_F16, 7, 2112},
 };
 #endif

@@ -50,6 +50,11 @@ typedef struct vlm_gemv_args {
  * codes are in runs of eight, [0..7 32..39 8..15 40..47 16..23 48..55
  * 24..31 56..63], as widening 16 codes of each block half by half gives. */
 enum { LINEAR_Q8_BLOCK = 32, LINEAR_Q8_CHUNK = 64 };
+/* x planes take 4 bytes a column, and longer rows' planes (over 16 KB)
+ * would not stay in L1 while the weights stream past: with rows of 8960
+ * columns the 4-bit GEMV ran 10 % slower from them than with the planes
+ * broadcast from the codes in registers (Zen 1). */
+enum { LINEAR_Q4_PLANES_COLS = 4096 };
 typedef struct vlm_q8_acts {
     int64_t m, cols;
     const int8_t *q;     /* [m][cols] */
@@ -60,6 +65,11 @@ typedef struct vlm_q8_acts {
      * two block scales four times each, [d(2c) x4 | d(2c+1) x4]; and
      * [m][groups][4], each group sum four times. */
     const float *scale_quads, *xsum_quads;
+    /* With one row of x for a 4-bit weight of at most LINEAR_Q4_PLANES_COLS
+     * columns, when the table builds them (vlm_kernel_table.q4_planes): its
+     * codes as x planes, [chunks][8][32] (linear_q8_x86.h), 32-byte
+     * aligned; else NULL. */
+    const int8_t *q4_planes;
 } vlm_q8_acts;
 
 /* One integer-matmul call: y[i][r] for every row i of x, W rows [r0, r1). */
@@ -114,6 +124,9 @@ typedef struct vlm_kernel_table {
      * weight has quad_params and r0 is a multiple of 4. */
     void (*gemv_q8)(const vlm_q8_args *a, int64_t r0, int64_t r1);
     void (*quantize_q8)(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
+    /* One x row's 4-bit codes as gemv_q8's x planes for one-row calls
+     * (vlm_q8_acts.q4_planes), or NULL when gemv_q8 does not take them. */
+    void (*q4_planes)(const int8_t *q, int64_t cols, int8_t *planes);
 } vlm_kernel_table;
 
 /* The table in use (cpu.c), and a way to put any table in use: tests run
@@ -175,6 +188,26 @@ static inline const void *linear_quad_params(const vlm_weight *w, int64_t r) {
     return (const char *)w->quad_params + (size_t)(r / LINEAR_QUAD) * linear_quad_bytes(w);
 }
 
+/* quad_codes (kernels.h): a 4-bit weight's codes regrouped by quads for
+ * the x86 integer kernels, built on x86-64 only. Quad after quad, chunk
+ * (64 columns, 32 bytes a row) after chunk, a chunk is four 32-byte
+ * vectors, and dword k of half h of vector v is row k's bytes
+ * [16h + 4v, 16h + 4v + 4) of the chunk: the four rows' 16-byte halves
+ * transposed as 4 x 4 dwords. So the i16 pair sums of a maddubs against
+ * one vector are, in each half, two per row in row order, and one madd
+ * with ones leaves [r0 r1 r2 r3 | r0 r1 r2 r3] with no shuffles (the x
+ * codes' dword v of each half, broadcast, pair with vector v's low
+ * nibbles; see linear_q8_x86.h). A last quad short of rows repeats its
+ * last row. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define LINEAR_QUAD_CODES 1
+#else
+#define LINEAR_QUAD_CODES 0
+#endif
+static inline const uint8_t *linear_quad_codes(const vlm_weight *w, int64_t r) {
+    return (const uint8_t *)w->quad_codes + (size_t)(r / LINEAR_QUAD) * (size_t)(LINEAR_QUAD * w->cols / 2);
+}
+
 /* Scale factor of group g of row r of a quantized weight (and its bias),
  * from quad_params when the weight has them. */
 static inline float linear_group_param(const vlm_weight *w, int64_t r, int64_t g, int bias) {
@@ -193,6 +226,7 @@ extern const vlm_kernel_table vlm_kernels_avx512;
 /* The integer path's AVX2 kernels, also used by the avx512 table. */
 void linear_q8_gemv_avx2(const vlm_q8_args *a, int64_t r0, int64_t r1);
 void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
+void linear_q8_q4_planes_avx2(const int8_t *q, int64_t cols, int8_t *planes);
 /* The same with VNNI dot products: AVX-512 VNNI (needs avx512vnni and
  * avx512vl) or AVX-VNNI (avxvnni); and the one of the three this CPU runs
  * best, which both x86 tables use. */

@@ -27,7 +27,11 @@
  * [quads][groups][8] elements of scale_dtype, per group the quad's four
  * row scales and then its four row biases; a last quad short of rows
  * repeats its last row. Everything reads scales through it when present,
- * so a loader may let the original pages go. */
+ * so a loader may let the original pages go.
+ * quad_codes, built with quad_params for 4-bit weights whose rows are whole
+ * 64-column chunks on x86-64 (LINEAR_QUAD_CODES, kernel_table.h), holds
+ * the codes regrouped for the x86 integer kernels; the other kernels read
+ * data, which a loader may then also let go (it faults back on use). */
 typedef struct vlm_weight {
     vlm_dtype dtype;
     int64_t rows, cols;
@@ -36,14 +40,16 @@ typedef struct vlm_weight {
     vlm_dtype scale_dtype;     /* quantized only: F32, F16 or BF16 */
     const void *scales, *biases;
     const void *quad_params;   /* quantized only, optional (owned: vlm_weight_free_quads) */
+    const void *quad_codes;    /* 4-bit only, optional (owned: vlm_weight_free_quads) */
 } vlm_weight;
 
 static inline int vlm_weight_is_quantized(const vlm_weight *w) { return w->dtype == VLM_DTYPE_U32; }
 /* Check a weight's shape, dtypes, bits and group size before use (loaders
  * call this once; the kernels assume a valid weight). */
 vlm_status vlm_weight_validate(const vlm_weight *w);
-/* Build w->quad_params from a quantized weight's scales and biases (a
- * dense weight is left as it is). The integer path of fast mode needs it. */
+/* Build w->quad_params from a quantized weight's scales and biases, and
+ * w->quad_codes where they apply (a dense weight is left as it is). The
+ * integer path of fast mode needs them. */
 vlm_status vlm_weight_pack_quads(vlm_weight *w);
 void vlm_weight_free_quads(vlm_weight *w);
 

@@ -12,6 +12,7 @@
 #define GEMM_MR 6
 #define SIMD_GEMV_Q8 linear_q8_gemv_x86
 #define SIMD_QUANTIZE_Q8 linear_q8_quantize_row_avx2
+#define SIMD_Q4_PLANES linear_q8_q4_planes_avx2
 #define VF __m256
 #define VI __m256i
 

@@ -11,6 +11,7 @@
 #define SIMD_ISA_NAME "neon"
 #define SIMD_GEMV_Q8 linear_q8_gemv_neon
 #define SIMD_QUANTIZE_Q8 linear_q8_quantize_row_neon
+#define SIMD_Q4_PLANES NULL
 #define LANES 4
 #define GEMM_MR 8
 #define VF float32x4_t

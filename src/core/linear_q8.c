@@ -17,7 +17,8 @@
 
 int linear_q8_supports(const vlm_weight *w) {
     return vlm_weight_is_quantized(w) && w->quad_params && (w->bits == 4 || w->bits == 8) &&
-           w->group_size % LINEAR_Q8_BLOCK == 0 && w->cols % LINEAR_Q8_CHUNK == 0;
+           w->group_size % LINEAR_Q8_BLOCK == 0 && w->cols % LINEAR_Q8_CHUNK == 0 &&
+           (w->bits == 8 || w->quad_codes || !LINEAR_QUAD_CODES);
 }
 
 /* One row: d per block, codes round(x / d) in linear_q8_index order. */
@@ -49,8 +50,10 @@ int linear_q8_quantize(const vlm_kernel_table *t, vlm_q8_acts *acts, const float
     float *d = malloc((size_t)(m * blocks) * sizeof(float)), *sums = malloc((size_t)(m * blocks) * sizeof(float));
     float *scale_quads = malloc((size_t)(m * blocks * 4) * sizeof(float));
     float *xsum_quads = malloc((size_t)(m * groups * 4) * sizeof(float));
-    *acts = (vlm_q8_acts){m, cols, q, d, sums, scale_quads, xsum_quads};
-    if (!q || !d || !sums || !scale_quads || !xsum_quads) {
+    int want_planes = t->q4_planes && w->bits == 4 && m == 1 && cols <= LINEAR_Q4_PLANES_COLS;
+    int8_t *planes = want_planes ? aligned_alloc(32, (size_t)cols * 4) : NULL;
+    *acts = (vlm_q8_acts){m, cols, q, d, sums, scale_quads, xsum_quads, planes};
+    if (!q || !d || !sums || !scale_quads || !xsum_quads || (want_planes && !planes)) {
         linear_q8_acts_free(acts);
         return 0;
     }
@@ -61,6 +64,7 @@ int linear_q8_quantize(const vlm_kernel_table *t, vlm_q8_acts *acts, const float
         for (int64_t j = 0; j < per_group; j++) s += sums[g * per_group + j];
         sums[g] = s;
     }
+    if (planes) t->q4_planes(q, cols, planes);
     four_times(d, m * blocks, scale_quads); /* blocks 2c, 2c + 1 are chunk c's halves */
     four_times(sums, m * groups, xsum_quads);
     return 1;
@@ -72,6 +76,7 @@ void linear_q8_acts_free(vlm_q8_acts *acts) {
     free((void *)acts->xsum);
     free((void *)acts->scale_quads);
     free((void *)acts->xsum_quads);
+    free((void *)acts->q4_planes);
     *acts = (vlm_q8_acts){0};
 }
 

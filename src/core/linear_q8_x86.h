@@ -9,39 +9,39 @@
  *
  * W rows go four at a time (a set), so each activation load serves four
  * rows, and the four rows' integer sums of a chunk (64 columns, two
- * blocks) are folded into one vector before they become floats: two levels
- * of pairwise adds leave [r0 r1 r2 r3 | r0 r1 r2 r3], the chunk's first
- * block in the low half and its second in the high half (nothing crosses
- * halves), and one conversion and one FMA against the rows' factors
- * (group scale times block scale) accumulate them. On CPUs where 256-bit
- * multiplies are the bottleneck (Zen 1 splits them in two) this leaves
- * the multiplier little besides the dot products themselves. Several x
- * rows (a short prompt) go two at a time, sharing each chunk's unpacked
- * weights. A set is a quad of the weight's quad_params (kernels.h): each
- * chunk loads its rows' scales as one run of four (two when groups are 32
- * columns), the bias terms take two groups per FMA, and the next set's
- * params are prefetched, so a set costs little outside its chunk loop.
- * One x row of 4-bit weights in groups of 64 (decode of mlx-community's
- * default) has its own software-pipelined loop (set_sums_q4_g64), which
- * also takes the bias terms and the next set's params prefetch into its
- * chunk loop; one x row of 8-bit weights is pipelined too
- * (set_sums_q8_one).
+ * blocks) end up in one vector before they become floats,
+ * [r0 r1 r2 r3 | r0 r1 r2 r3], the chunk's first block in the low half and
+ * its second in the high half (nothing crosses halves), and one conversion
+ * and one FMA against the rows' factors (group scale times block scale)
+ * accumulate them. Several x rows (a short prompt) go two at a time,
+ * sharing each chunk's unpacked weights. A set is a quad of the weight's
+ * quad_params (kernels.h): each chunk loads its rows' scales as one run of
+ * four (two when groups are 32 columns), the bias terms take two groups
+ * per FMA, and the next set's params are prefetched, so a set costs little
+ * outside its chunk loop. One x row of 4-bit weights in groups of 64
+ * (decode of mlx-community's default) has its own software-pipelined loop
+ * (set_sums_q4_g64), which also takes the bias terms and the next set's
+ * params prefetch into its chunk loop; one x row of 8-bit weights is
+ * pipelined too (set_sums_q8_one).
  *
- * 4-bit: a chunk's 32 weight bytes hold its even columns in the low
- * nibbles and its odd columns in the high ones, so one
- * _mm256_maddubs_epi16 per nibble plane (u8 code x s8 activation, pairs
- * summed: at most 2*15*127) gives i16 sums; a row's two planes added stay
- * below 7620, and the fold adds four such lanes (below 30480) in i16, by
- * unpacks rather than _mm256_hadd_epi16 (3 cycles on Zen 1, on the pipe
- * the nibble shifts need), before one _mm256_madd_epi16 with ones widens
- * them.
+ * 4-bit: the codes come as quad codes (kernel_table.h), the four rows'
+ * bytes interleaved a dword at a time, so one _mm256_maddubs_epi16 per
+ * nibble plane of a vector (u8 code x s8 activation, pairs summed: at most
+ * 2*15*127) leaves each row's sums in its own lanes, against x planes that
+ * repeat four x codes once per row. The chunk's eight products add up in
+ * i16 (below 30480) and one _mm256_madd_epi16 with ones widens them, with
+ * no shuffles of the products: against the rows one after another, whose
+ * sums took six unpacks a chunk to fold, the GEMV of 1536-column rows ran
+ * 15 % faster on Zen 1 and prefill 5 %. The planes of one x row come
+ * ready from memory for rows of up to LINEAR_Q4_PLANES_COLS columns, and
+ * are broadcast from the x codes in registers otherwise (and for prompts).
  * 8-bit: codes up to 255 would saturate maddubs, so codes and activations
  * are widened to i16, a block half at a time, and multiplied with
- * _mm256_madd_epi16; the rows are folded the same way in i32 (fold_i32).
+ * _mm256_madd_epi16; the rows' i32 sums are folded by unpacks (fold_i32).
  * With VNNI (Q8_DPBUSD(acc, u8, s8): acc + the sum of four u8 x s8
  * products per i32 lane, no saturation) both widths skip the i16 stage: a
- * 4-bit row's two nibble planes and an 8-bit row's two block halves go
- * straight into i32 lanes, folded by fold_i32; an 8-bit
+ * 4-bit vector's products land in i32 row lanes directly and an 8-bit
+ * row's two block halves go into i32 lanes folded by fold_i32; an 8-bit
  * chunk's x codes are regrouped per block half with one permute.
  */
 #ifndef Q8_GEMV
@@ -68,8 +68,9 @@ enum { SET = LINEAR_QUAD }; /* W rows per set: a quad of quad_params */
  * 10 % faster on Zen 1 (17.8 -> 19.6 tok/s, six alternating runs), most of
  * it on the short rows (1536 columns) of gate, up, q and o. */
 typedef struct row_set {
-    const uint8_t *rows[SET];
-    const char *next_codes;  /* the next set's first row (this set's for the weight's last) */
+    const uint8_t *rows[SET]; /* 8-bit */
+    const uint8_t *codes;     /* 4-bit: the set's quad codes */
+    const char *next_codes;  /* the next set's first row or quad codes (this set's for the weight's last) */
     const void *params;
     const char *next_params; /* the next set's (this set's for the weight's last) */
     int64_t chunk_param_bytes; /* a set's params per chunk (at most 64) */
@@ -157,34 +158,34 @@ Q8_INLINE void prefetch_next_params(const row_set *rs, int64_t c) {
     if (rs->chunk_param_bytes > 32) _mm_prefetch(p + 64, _MM_HINT_T0);
 }
 
-/* Row k's bytes of 4-bit chunk c split into its low and high nibbles
+/* A 32-byte vector of 4-bit codes split into its low and high nibbles
  * (masking before the shift lets both planes start from the loaded bytes,
  * which measured faster on Zen 1 than shift-then-mask). */
-Q8_INLINE void q4_row_planes(const row_set *rs, int k, int64_t c, __m256i *lo, __m256i *hi) {
+Q8_INLINE void q4_split(const uint8_t *bytes, __m256i *lo, __m256i *hi) {
     const __m256i nib = _mm256_set1_epi8(15);
-    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(rs->rows[k] + c * 32));
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)bytes);
     *lo = _mm256_and_si256(v, nib);
     *hi = _mm256_srli_epi16(_mm256_andnot_si256(nib, v), 4);
 }
 
-/* The four rows' planes of 4-bit chunk c. */
-Q8_INLINE void q4_planes(const row_set *rs, int64_t c, __m256i lo[SET], __m256i hi[SET]) {
-    prefetch_next_codes(rs, SET * 32 * c, SET * 32 / 64);
-    for (int k = 0; k < SET; k++) q4_row_planes(rs, k, c, &lo[k], &hi[k]);
-}
-
-/* [r0 r1 r2 r3 | r0 r1 r2 r3]: four rows' i32 lanes folded, as q4_fold folds
- * i16 pairs (unpacks: vphaddd costs 3 cycles on Zen 1). */
+/* [r0 r1 r2 r3 | r0 r1 r2 r3]: four rows' i32 lanes folded (unpacks:
+ * vphaddd costs 3 cycles on Zen 1). */
 Q8_INLINE __m256i fold_i32(const __m256i s[SET]) {
     __m256i a = _mm256_add_epi32(_mm256_unpacklo_epi32(s[0], s[1]), _mm256_unpackhi_epi32(s[0], s[1]));
     __m256i b = _mm256_add_epi32(_mm256_unpacklo_epi32(s[2], s[3]), _mm256_unpackhi_epi32(s[2], s[3]));
     return _mm256_add_epi32(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b));
 }
 
-/* Each row's products of a 4-bit chunk's planes with an x row's codes of
- * the chunk (even columns, then odd), before the rows are folded: i16
- * pair sums (i32 with VNNI). */
-Q8_INLINE __m256i q4_row_products(__m256i lo, __m256i hi, __m256i xe, __m256i xo) {
+/* 4-bit weights come as quad codes (kernel_table.h): each 32-byte vector
+ * of a chunk holds, in each half, four columns of each of the set's rows
+ * in row order, so its products with x land in the lanes of the rows
+ * already. x plane p of a chunk (p < 8) is dword p & 3 of each half of its
+ * even codes (p < 4) or odd codes, broadcast: vector v's low nibbles pair
+ * with plane v, its high nibbles with plane v + 4. */
+
+/* One vector's products with its two x planes: i16 pair sums (i32 with
+ * VNNI), two lanes per row and half. */
+Q8_INLINE __m256i q4_vector_products(__m256i lo, __m256i hi, __m256i xe, __m256i xo) {
 #ifdef Q8_DPBUSD
     return Q8_DPBUSD(Q8_DPBUSD(_mm256_setzero_si256(), lo, xe), hi, xo);
 #else
@@ -192,24 +193,54 @@ Q8_INLINE __m256i q4_row_products(__m256i lo, __m256i hi, __m256i xe, __m256i xo
 #endif
 }
 
-Q8_INLINE void q4_products(const __m256i lo[SET], const __m256i hi[SET], const int8_t *xc, __m256i s[SET]) {
-    __m256i xe = _mm256_loadu_si256((const __m256i *)(const void *)xc);
-    __m256i xo = _mm256_loadu_si256((const __m256i *)(const void *)(xc + 32));
-    for (int k = 0; k < SET; k++) s[k] = q4_row_products(lo[k], hi[k], xe, xo);
+Q8_INLINE __m256i q4_add(__m256i a, __m256i b) {
+#ifdef Q8_DPBUSD
+    return _mm256_add_epi32(a, b);
+#else
+    return _mm256_add_epi16(a, b); /* eight pair sums: at most 8 * 2 * 15 * 127 = 30480 */
+#endif
 }
 
-/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 sums from q4_products: each row's
- * 32-bit lanes 0+2 and 1+3 added, the four rows interleaved, then the two
- * halves of each row's pair added. */
-Q8_INLINE __m256i q4_fold(const __m256i s[SET]) {
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] i32 from a chunk's summed vector products. */
+Q8_INLINE __m256i q4_widen(__m256i s) {
 #ifdef Q8_DPBUSD
-    return fold_i32(s);
+    return s;
 #else
-    __m256i a = _mm256_add_epi16(_mm256_unpacklo_epi32(s[0], s[1]), _mm256_unpackhi_epi32(s[0], s[1]));
-    __m256i b = _mm256_add_epi16(_mm256_unpacklo_epi32(s[2], s[3]), _mm256_unpackhi_epi32(s[2], s[3]));
-    __m256i h = _mm256_add_epi16(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b));
-    return _mm256_madd_epi16(h, _mm256_set1_epi16(1));
+    return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
 #endif
+}
+
+/* The products of a chunk's four code vectors (codes) with its x planes
+ * X[0..7], summed, before q4_widen. */
+Q8_INLINE __m256i q4_chunk_sums(const uint8_t *codes, const __m256i X[8]) {
+    __m256i t[4];
+    for (int v = 0; v < 4; v++) {
+        __m256i lo, hi;
+        q4_split(codes + 32 * v, &lo, &hi);
+        t[v] = q4_vector_products(lo, hi, X[v], X[4 + v]);
+    }
+    return q4_add(q4_add(t[0], t[1]), q4_add(t[2], t[3]));
+}
+
+/* Dword v of each half of a, broadcast within the half (an immediate per
+ * case, so that unoptimized builds compile too). */
+Q8_INLINE __m256i dword_broadcast(__m256i a, const int v) {
+    switch (v) {
+    case 0: return _mm256_shuffle_epi32(a, 0x00);
+    case 1: return _mm256_shuffle_epi32(a, 0x55);
+    case 2: return _mm256_shuffle_epi32(a, 0xaa);
+    default: return _mm256_shuffle_epi32(a, 0xff);
+    }
+}
+
+/* The x planes of a chunk from its 64 codes. */
+Q8_INLINE void q4_x_planes(const int8_t *xc, __m256i X[8]) {
+    __m256i e = _mm256_loadu_si256((const __m256i *)(const void *)xc);
+    __m256i o = _mm256_loadu_si256((const __m256i *)(const void *)(xc + 32));
+    for (int v = 0; v < 4; v++) {
+        X[v] = dword_broadcast(e, v);
+        X[4 + v] = dword_broadcast(o, v);
+    }
 }
 
 #ifdef Q8_DPBUSD
@@ -267,16 +298,27 @@ Q8_INLINE __m256i q8_dot(const __m256i u[Q8_VECS], const __m256i x[Q8_VECS]) {
 
 #endif
 /* Folded sums of chunk c of the set's rows with NX x rows (codes xq[j]),
- * the chunk's weight planes unpacked once for all of them. */
+ * the chunk's weight vectors (4-bit) or planes (8-bit) unpacked once for
+ * all of them. */
 Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t c, const int NX, const int BITS,
                            __m256i out[2]) {
-    if (BITS == 4) {
-        __m256i lo[SET], hi[SET], s[SET];
-        q4_planes(rs, c, lo, hi);
+    if (BITS == 4) { /* vector by vector: the x planes of both rows come from two registers each */
+        const uint8_t *codes = rs->codes + 128 * c;
+        prefetch_next_codes(rs, SET * 32 * c, SET * 32 / 64);
+        __m256i e[2], o[2], acc[2];
         for (int j = 0; j < NX; j++) {
-            q4_products(lo, hi, xq[j] + c * 64, s);
-            out[j] = q4_fold(s);
+            e[j] = _mm256_loadu_si256((const __m256i *)(const void *)(xq[j] + c * 64));
+            o[j] = _mm256_loadu_si256((const __m256i *)(const void *)(xq[j] + c * 64 + 32));
         }
+        for (int v = 0; v < 4; v++) {
+            __m256i lo, hi;
+            q4_split(codes + 32 * v, &lo, &hi);
+            for (int j = 0; j < NX; j++) {
+                __m256i t = q4_vector_products(lo, hi, dword_broadcast(e[j], v), dword_broadcast(o[j], v));
+                acc[j] = v ? q4_add(acc[j], t) : t;
+            }
+        }
+        for (int j = 0; j < NX; j++) out[j] = q4_widen(acc[j]);
     } else { /* one row's planes at a time: all four would not fit the registers */
         __m256i x[2][Q8_VECS], d[2][SET];
         for (int j = 0; j < NX; j++) q8_codes(xq[j] + c * 64, x[j]);
@@ -302,42 +344,39 @@ Q8_INLINE __m256 chunk_factor(__m256 scales, const float *scale_quads, int64_t c
  * little of a chunk's long dependency chain (loads, products, fold,
  * conversion, FMA); written this way decode runs about 8 % faster on Zen 1
  * (one x row in the other cases keeps set_sums). */
-Q8_INLINE void q4_chunk_products(const row_set *rs, const int8_t *xq, int64_t c, __m256i s[SET]) {
-    __m256i xe = _mm256_loadu_si256((const __m256i *)(const void *)(xq + 64 * c));
-    __m256i xo = _mm256_loadu_si256((const __m256i *)(const void *)(xq + 64 * c + 32));
-    for (int k = 0; k < SET; k++) { /* row by row: fewer registers live */
-        __m256i lo, hi;
-        q4_row_planes(rs, k, c, &lo, &hi);
-        s[k] = q4_row_products(lo, hi, xe, xo);
-    }
+Q8_INLINE __m256i q4_chunk_products(const row_set *rs, const __m256i *planes, const int8_t *xq, int64_t c) {
+    if (planes) return q4_chunk_sums(rs->codes + 128 * c, planes + 8 * c);
+    __m256i X[8];
+    q4_x_planes(xq + 64 * c, X);
+    return q4_chunk_sums(rs->codes + 128 * c, X);
 }
 
-Q8_INLINE __m256 q4_chunk_scaled(const row_set *rs, const __m256i s[SET], int64_t c, const float *f, vlm_dtype DT,
-                                 __m256 acc) {
+Q8_INLINE __m256 q4_chunk_scaled(const row_set *rs, __m256i s, int64_t c, const float *f, vlm_dtype DT, __m256 acc) {
     __m256 scales = param_pair(DT, rs->params, 8 * c, 8 * c);
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_fold(s)), chunk_factor(scales, f, c), acc);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(q4_widen(s)), chunk_factor(scales, f, c), acc);
 }
 
-/* The set's sums with one x row, its bias terms included: xs holds the x
- * row's group sums four times each, so groups g and g + 1 are one load. */
-Q8_INLINE __m256 set_sums_q4_g64(const row_set *rs, const int8_t *xq, const float *f, const float *xs, int64_t chunks,
-                                 vlm_dtype DT) {
+/* The set's sums with one x row, its bias terms included: x's planes
+ * come ready from memory (planes, vlm_q8_acts.q4_planes) or, when planes is
+ * NULL, are broadcast from its codes xq chunk by chunk; xs holds its group
+ * sums four times each, so groups g and g + 1 are one load. */
+Q8_INLINE __m256 set_sums_q4_g64(const row_set *rs, const __m256i *planes, const int8_t *xq, const float *f,
+                                 const float *xs, int64_t chunks, vlm_dtype DT) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), ab = _mm256_setzero_ps();
-    __m256i sa[SET], sb[SET];
-    q4_chunk_products(rs, xq, 0, sa);
+    __m256i sa = q4_chunk_products(rs, planes, xq, 0), sb;
     int64_t c = 1;
     for (; c + 2 <= chunks; c += 2) {
         prefetch_next_codes(rs, SET * 32 * (c - 1), 2 * SET * 32 / 64);
         prefetch_next_params(rs, c - 1);
-        q4_chunk_products(rs, xq, c, sb);
+        sb = q4_chunk_products(rs, planes, xq, c);
         a0 = q4_chunk_scaled(rs, sa, c - 1, f, DT, a0);
         ab = _mm256_fmadd_ps(bias_pair(rs, c - 1, DT), _mm256_loadu_ps(xs + 4 * (c - 1)), ab);
-        q4_chunk_products(rs, xq, c + 1, sa);
+        sa = q4_chunk_products(rs, planes, xq, c + 1);
         a1 = q4_chunk_scaled(rs, sb, c, f, DT, a1);
     }
     for (int64_t o = SET * 32 * (c - 1); o < SET * 32 * chunks; o += 64) prefetch_next_codes(rs, o, 1);
     if (c < chunks) {
-        q4_chunk_products(rs, xq, c, sb);
+        sb = q4_chunk_products(rs, planes, xq, c);
         a1 = q4_chunk_scaled(rs, sb, c, f, DT, a1);
         ab = _mm256_fmadd_ps(bias_pair(rs, c - 1, DT), _mm256_loadu_ps(xs + 4 * (c - 1)), ab);
     } else
@@ -420,6 +459,15 @@ Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const floa
 /* Whether one x row takes set_sums_q4_g64. */
 static int q4_g64(const vlm_weight *w) { return w->bits == 4 && w->group_size == 64; }
 
+/* set_sums_q4_g64 with the params' dtype a constant in each copy (and,
+ * inlined, with planes NULL or not). */
+Q8_INLINE __m256 set_sums_q4_g64_dt(const row_set *rs, const __m256i *planes, const int8_t *xq, const float *f,
+                                    const float *xs, int64_t chunks) {
+    if (rs->dtype == VLM_DTYPE_BF16) return set_sums_q4_g64(rs, planes, xq, f, xs, chunks, VLM_DTYPE_BF16);
+    if (rs->dtype == VLM_DTYPE_F16) return set_sums_q4_g64(rs, planes, xq, f, xs, chunks, VLM_DTYPE_F16);
+    return set_sums_q4_g64(rs, planes, xq, f, xs, chunks, VLM_DTYPE_F32);
+}
+
 /* y of NX x rows from i for the set's rows (the first n are real).
  * Inlined into run_set's two calls so that NX is a constant in both: as a
  * function, gcc kept NX a variable in its one-row copy, whose 8-bit loop
@@ -434,10 +482,9 @@ Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, int64_t r, i
     int blocks_log2 = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
     int fused = NX == 1 && q4_g64(w);
     const float *xs = a->x->xsum_quads + i * groups * SET;
-    if (fused) /* one copy per params dtype: it must be a constant */
-        acc[0] = rs->dtype == VLM_DTYPE_BF16 ? set_sums_q4_g64(rs, xq[0], f[0], xs, chunks, VLM_DTYPE_BF16)
-                 : rs->dtype == VLM_DTYPE_F16 ? set_sums_q4_g64(rs, xq[0], f[0], xs, chunks, VLM_DTYPE_F16)
-                                              : set_sums_q4_g64(rs, xq[0], f[0], xs, chunks, VLM_DTYPE_F32);
+    const __m256i *planes = (const __m256i *)(const void *)a->x->q4_planes; /* m == 1 only */
+    if (fused && planes) acc[0] = set_sums_q4_g64_dt(rs, planes, xq[0], f[0], xs, chunks);
+    else if (fused) acc[0] = set_sums_q4_g64_dt(rs, NULL, xq[0], f[0], xs, chunks);
     else if (w->bits == 4) set_sums(rs, xq, f, chunks, blocks_log2, NX, 4, acc);
     else if (NX == 1) acc[0] = set_sums_q8_one(rs, xq[0], f[0], chunks, blocks_log2);
     else set_sums(rs, xq, f, chunks, blocks_log2, NX, 8, acc);
@@ -463,10 +510,15 @@ static void run_set(const vlm_q8_args *a, row_set *rs, int64_t r, int64_t r1) {
     const vlm_weight *w = a->w;
     int64_t row_bytes = w->cols * w->bits / 8, i = 0;
     int n = r1 - r < SET ? (int)(r1 - r) : SET;
-    for (int k = 0; k < SET; k++) rs->rows[k] = (const uint8_t *)w->data + (r + (k < n ? k : n - 1)) * row_bytes;
     /* the set after this one, past r1 too: a pool runner's next rows */
     int64_t next = r + SET < w->rows ? r + SET : r;
-    rs->next_codes = (const char *)w->data + next * row_bytes;
+    if (w->bits == 4) {
+        rs->codes = linear_quad_codes(w, r);
+        rs->next_codes = (const char *)linear_quad_codes(w, next);
+    } else {
+        for (int k = 0; k < SET; k++) rs->rows[k] = (const uint8_t *)w->data + (r + (k < n ? k : n - 1)) * row_bytes;
+        rs->next_codes = (const char *)w->data + next * row_bytes;
+    }
     rs->params = linear_quad_params(w, r);
     rs->next_params = linear_quad_params(w, next);
     if (a->x->m > 1) prefetch_params(w, next); /* else prefetch_next_params */

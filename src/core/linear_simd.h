@@ -12,8 +12,8 @@
  *   vsub/vdiv/vmin/vmax/vround (to nearest), vcvt_f2i, vadd_i, vslli, vcast_i2f (bits),
  *   vloadi (LANES i32), vbroadcast16 (16 bytes into every 128-bit lane),
  *   vshuffle (byte shuffle within 128-bit lanes, index bit 7 -> 0), vsrlv,
- *   SIMD_GEMV_Q8 and SIMD_QUANTIZE_Q8 (the integer matmul and its activation
- *   quantizer for the table, or NULL).
+ *   SIMD_GEMV_Q8, SIMD_QUANTIZE_Q8 and SIMD_Q4_PLANES (the integer matmul,
+ *   its activation quantizer and its x planes for 4-bit decode, or NULL).
  *
  * Quantized rows of 2/4/8 bits are unpacked LANES bytes at a time; the
  * j-th shift of those bytes gives the codes of columns l*(8/bits)+j, so
@@ -460,4 +460,5 @@ const vlm_kernel_table SIMD_TABLE = {
     .gelu_tanh = simd_gelu_tanh,
     .gemv_q8 = SIMD_GEMV_Q8,
     .quantize_q8 = SIMD_QUANTIZE_Q8,
+    .q4_planes = SIMD_Q4_PLANES,
 };

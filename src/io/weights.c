@@ -196,6 +196,7 @@ vlm_status weights_pack_quads(const st_archive *a, vlm_weight *w) {
     size_t bytes = (size_t)(w->rows * (w->cols / w->group_size)) * vlm_dtype_size(w->scale_dtype);
     st_release(a, w->scales, bytes);
     st_release(a, w->biases, bytes);
+    if (w->quad_codes) st_release(a, w->data, (size_t)(w->rows * w->cols / 2));
     return VLM_OK;
 }
 
