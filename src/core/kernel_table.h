@@ -50,10 +50,10 @@ typedef struct vlm_gemv_args {
  * codes are in runs of eight, [0..7 32..39 8..15 40..47 16..23 48..55
  * 24..31 56..63], as widening 16 codes of each block half by half gives. */
 enum { LINEAR_Q8_BLOCK = 32, LINEAR_Q8_CHUNK = 64 };
-/* x planes take 4 bytes a column, and longer rows' planes (over 16 KB)
- * would not stay in L1 while the weights stream past: with rows of 8960
- * columns the 4-bit GEMV ran 10 % slower from them than with the planes
- * broadcast from the codes in registers (Zen 1). */
+/* x planes take 4 bytes a column (as much memory as x in f32), and longer
+ * rows' planes (over 16 KB) would not stay in L1 while the weights stream
+ * past: with rows of 8960 columns the 4-bit GEMV ran 10 % slower from them
+ * than with the planes broadcast from the codes in registers (Zen 1). */
 enum { LINEAR_Q4_PLANES_COLS = 4096 };
 typedef struct vlm_q8_acts {
     int64_t m, cols;
@@ -65,10 +65,9 @@ typedef struct vlm_q8_acts {
      * two block scales four times each, [d(2c) x4 | d(2c+1) x4]; and
      * [m][groups][4], each group sum four times. */
     const float *scale_quads, *xsum_quads;
-    /* With one row of x for a 4-bit weight of at most LINEAR_Q4_PLANES_COLS
-     * columns, when the table builds them (vlm_kernel_table.q4_planes): its
-     * codes as x planes, [chunks][8][32] (linear_q8_x86.h), 32-byte
-     * aligned; else NULL. */
+    /* For a 4-bit weight of at most LINEAR_Q4_PLANES_COLS columns, when the
+     * table builds them (vlm_kernel_table.q4_planes): the codes as x planes,
+     * [m][chunks][8][32] (linear_q8_x86.h), 32-byte aligned; else NULL. */
     const int8_t *q4_planes;
 } vlm_q8_acts;
 
@@ -124,8 +123,8 @@ typedef struct vlm_kernel_table {
      * weight has quad_params and r0 is a multiple of 4. */
     void (*gemv_q8)(const vlm_q8_args *a, int64_t r0, int64_t r1);
     void (*quantize_q8)(const float *x, int64_t cols, int bits, int8_t *q, float *d, float *block_sums);
-    /* One x row's 4-bit codes as gemv_q8's x planes for one-row calls
-     * (vlm_q8_acts.q4_planes), or NULL when gemv_q8 does not take them. */
+    /* One x row's 4-bit codes as gemv_q8's x planes (vlm_q8_acts.q4_planes),
+     * or NULL when gemv_q8 does not take them. */
     void (*q4_planes)(const int8_t *q, int64_t cols, int8_t *planes);
 } vlm_kernel_table;
 

@@ -290,7 +290,7 @@ static int linear_q8(const vlm_kernel_table *t, float *y, const float *x, int64_
     for (int64_t i = 0; i < m; i += Q8_ROW_TILE) {
         vlm_q8_acts tile = {m - i < Q8_ROW_TILE ? m - i : Q8_ROW_TILE, w->cols, acts.q + i * w->cols,
                             acts.d + i * blocks, acts.xsum + i * groups, acts.scale_quads + i * blocks * 4,
-                            acts.xsum_quads + i * groups * 4, acts.q4_planes};
+                            acts.xsum_quads + i * groups * 4, acts.q4_planes ? acts.q4_planes + i * w->cols * 4 : NULL};
         q8_job job = {{w, &tile, y + i * w->rows, bias}, t->gemv_q8};
         vlm_parallel_for(quads, 8, q8_task, &job);
     }

@@ -50,8 +50,8 @@ int linear_q8_quantize(const vlm_kernel_table *t, vlm_q8_acts *acts, const float
     float *d = malloc((size_t)(m * blocks) * sizeof(float)), *sums = malloc((size_t)(m * blocks) * sizeof(float));
     float *scale_quads = malloc((size_t)(m * blocks * 4) * sizeof(float));
     float *xsum_quads = malloc((size_t)(m * groups * 4) * sizeof(float));
-    int want_planes = t->q4_planes && w->bits == 4 && m == 1 && cols <= LINEAR_Q4_PLANES_COLS;
-    int8_t *planes = want_planes ? aligned_alloc(32, (size_t)cols * 4) : NULL;
+    int want_planes = t->q4_planes && w->bits == 4 && cols <= LINEAR_Q4_PLANES_COLS;
+    int8_t *planes = want_planes ? aligned_alloc(32, (size_t)(m * cols) * 4) : NULL;
     *acts = (vlm_q8_acts){m, cols, q, d, sums, scale_quads, xsum_quads, planes};
     if (!q || !d || !sums || !scale_quads || !xsum_quads || (want_planes && !planes)) {
         linear_q8_acts_free(acts);
@@ -64,7 +64,7 @@ int linear_q8_quantize(const vlm_kernel_table *t, vlm_q8_acts *acts, const float
         for (int64_t j = 0; j < per_group; j++) s += sums[g * per_group + j];
         sums[g] = s;
     }
-    if (planes) t->q4_planes(q, cols, planes);
+    for (int64_t i = 0; planes && i < m; i++) t->q4_planes(q + i * cols, cols, planes + i * cols * 4);
     four_times(d, m * blocks, scale_quads); /* blocks 2c, 2c + 1 are chunk c's halves */
     four_times(sums, m * groups, xsum_quads);
     return 1;

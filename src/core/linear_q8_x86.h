@@ -32,9 +32,10 @@
  * i16 (below 30480) and one _mm256_madd_epi16 with ones widens them, with
  * no shuffles of the products: against the rows one after another, whose
  * sums took six unpacks a chunk to fold, the GEMV of 1536-column rows ran
- * 15 % faster on Zen 1 and prefill 5 %. The planes of one x row come
- * ready from memory for rows of up to LINEAR_Q4_PLANES_COLS columns, and
- * are broadcast from the x codes in registers otherwise (and for prompts).
+ * 15 % faster on Zen 1 and prefill 5 %. The x planes come ready from
+ * memory for rows of up to LINEAR_Q4_PLANES_COLS columns (prefill 3 %
+ * faster than broadcasting them for each set), and are broadcast from the
+ * x codes in registers for longer rows.
  * 8-bit: codes up to 255 would saturate maddubs, so codes and activations
  * are widened to i16, a block half at a time, and multiplied with
  * _mm256_madd_epi16; the rows' i32 sums are folded by unpacks (fold_i32).
@@ -297,16 +298,17 @@ Q8_INLINE __m256i q8_dot(const __m256i u[Q8_VECS], const __m256i x[Q8_VECS]) {
 }
 
 #endif
-/* Folded sums of chunk c of the set's rows with NX x rows (codes xq[j]),
- * the chunk's weight vectors (4-bit) or planes (8-bit) unpacked once for
- * all of them. */
-Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t c, const int NX, const int BITS,
-                           __m256i out[2]) {
-    if (BITS == 4) { /* vector by vector: the x planes of both rows come from two registers each */
+/* Folded sums of chunk c of the set's rows with NX x rows (codes xq[j];
+ * for 4-bit weights, their planes from memory when planes is not NULL,
+ * the rows' planes cols / 8 vectors apart), the chunk's weight vectors
+ * (4-bit) or planes (8-bit) unpacked once for all of them. */
+Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], const __m256i *planes, int64_t cols, int64_t c,
+                           const int NX, const int BITS, __m256i out[2]) {
+    if (BITS == 4) { /* vector by vector */
         const uint8_t *codes = rs->codes + 128 * c;
         prefetch_next_codes(rs, SET * 32 * c, SET * 32 / 64);
-        __m256i e[2], o[2], acc[2];
-        for (int j = 0; j < NX; j++) {
+        __m256i e[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, o[2] = {e[0], e[0]}, acc[2];
+        for (int j = 0; j < NX && !planes; j++) {
             e[j] = _mm256_loadu_si256((const __m256i *)(const void *)(xq[j] + c * 64));
             o[j] = _mm256_loadu_si256((const __m256i *)(const void *)(xq[j] + c * 64 + 32));
         }
@@ -314,7 +316,9 @@ Q8_INLINE void chunk_folds(const row_set *rs, const int8_t *const xq[2], int64_t
             __m256i lo, hi;
             q4_split(codes + 32 * v, &lo, &hi);
             for (int j = 0; j < NX; j++) {
-                __m256i t = q4_vector_products(lo, hi, dword_broadcast(e[j], v), dword_broadcast(o[j], v));
+                const __m256i *X = planes ? planes + j * cols / 8 + 8 * c : NULL;
+                __m256i t = X ? q4_vector_products(lo, hi, X[v], X[4 + v])
+                              : q4_vector_products(lo, hi, dword_broadcast(e[j], v), dword_broadcast(o[j], v));
                 acc[j] = v ? q4_add(acc[j], t) : t;
             }
         }
@@ -427,20 +431,22 @@ Q8_INLINE __m256 set_sums_q8_one(const row_set *rs, const int8_t *xq, const floa
     return _mm256_add_ps(a0, a1);
 }
 
-/* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of NX x rows (codes xq[j], block scale
- * quads f[j]) with the set's rows. One x row takes two chunks per step
+/* [r0 r1 r2 r3 | r0 r1 r2 r3] sums of NX x rows (codes xq[j], 4-bit
+ * planes from planes when not NULL, block scale quads f[j]) with the set's
+ * rows. One x row takes two chunks per step
  * with two accumulators (the chain from the loads to the FMA is long);
  * two x rows give that overlap by themselves and share the unpacking. */
-Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const float *const f[2], int64_t chunks,
-                        int blocks_log2, const int NX, const int BITS, __m256 acc[2]) {
+Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const __m256i *planes, const float *const f[2],
+                        int64_t chunks, int blocks_log2, const int NX, const int BITS, __m256 acc[2]) {
+    int64_t cols = chunks * LINEAR_Q8_CHUNK;
     __m256 part[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     acc[0] = acc[1] = _mm256_setzero_ps();
     int64_t c = 0;
     for (; c + 2 <= chunks; c += 2) {
         __m256i s0[2], s1[2];
         if (NX == 1) prefetch_next_params(rs, c);
-        chunk_folds(rs, xq, c, NX, BITS, s0);
-        chunk_folds(rs, xq, c + 1, NX, BITS, s1);
+        chunk_folds(rs, xq, planes, cols, c, NX, BITS, s0);
+        chunk_folds(rs, xq, planes, cols, c + 1, NX, BITS, s1);
         __m256 sc0 = chunk_scales(rs, c, blocks_log2), sc1 = chunk_scales(rs, c + 1, blocks_log2);
         for (int j = 0; j < NX; j++) {
             acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(sc0, f[j], c), acc[j]);
@@ -449,7 +455,7 @@ Q8_INLINE void set_sums(const row_set *rs, const int8_t *const xq[2], const floa
     }
     if (c < chunks) {
         __m256i s0[2];
-        chunk_folds(rs, xq, c, NX, BITS, s0);
+        chunk_folds(rs, xq, planes, cols, c, NX, BITS, s0);
         __m256 sc0 = chunk_scales(rs, c, blocks_log2);
         for (int j = 0; j < NX; j++) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[j]), chunk_factor(sc0, f[j], c), acc[j]);
     }
@@ -482,12 +488,13 @@ Q8_INLINE void set_outputs(const vlm_q8_args *a, const row_set *rs, int64_t r, i
     int blocks_log2 = w->group_size == 32 ? 0 : w->group_size == 64 ? 1 : 2;
     int fused = NX == 1 && q4_g64(w);
     const float *xs = a->x->xsum_quads + i * groups * SET;
-    const __m256i *planes = (const __m256i *)(const void *)a->x->q4_planes; /* m == 1 only */
+    const __m256i *planes = a->x->q4_planes ? (const __m256i *)(const void *)(a->x->q4_planes + i * cols * 4) : NULL;
     if (fused && planes) acc[0] = set_sums_q4_g64_dt(rs, planes, xq[0], f[0], xs, chunks);
     else if (fused) acc[0] = set_sums_q4_g64_dt(rs, NULL, xq[0], f[0], xs, chunks);
-    else if (w->bits == 4) set_sums(rs, xq, f, chunks, blocks_log2, NX, 4, acc);
+    else if (w->bits == 4 && planes) set_sums(rs, xq, planes, f, chunks, blocks_log2, NX, 4, acc);
+    else if (w->bits == 4) set_sums(rs, xq, NULL, f, chunks, blocks_log2, NX, 4, acc);
     else if (NX == 1) acc[0] = set_sums_q8_one(rs, xq[0], f[0], chunks, blocks_log2);
-    else set_sums(rs, xq, f, chunks, blocks_log2, NX, 8, acc);
+    else set_sums(rs, xq, NULL, f, chunks, blocks_log2, NX, 8, acc);
     for (int j = 0; j < NX; j++) {
         float y[SET];
         __m128 sums = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
