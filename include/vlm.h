@@ -68,7 +68,11 @@ VLM_API int vlm_get_num_threads(void);
  * ~1e-3 relative difference in the logits; the vision tower stays float32.
  * true: exact float32 activations, as the reference implementation
  * computes (golden tests, `vlm logits`). The environment variable
- * VLM_PRECISE=1 makes true the initial value. */
+ * VLM_PRECISE=1 makes true the initial value. Set it before loading a
+ * model: on x86-64 a model loaded in fast mode holds its 4-bit codes
+ * regrouped for the integer kernels, and precise mode then reads the
+ * original codes again (more memory); in one loaded in precise mode, its
+ * 4-bit weights keep the float32 path if fast mode is turned on later. */
 VLM_API void vlm_set_precise(bool precise);
 
 /* ---- tokenizer (tokenizer.json) ------------------------------------- */

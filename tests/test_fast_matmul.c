@@ -216,7 +216,27 @@ static void test_quads_change_nothing(void) {
     vlm_set_precise(false);
 }
 
+/* 4-bit codes are regrouped (x86) only for a weight packed in fast mode:
+ * precise mode reads the original codes, and a model loaded in it keeps
+ * them alone instead of holding both. */
+static void test_quad_codes_only_in_fast_mode(void) {
+    vlm_weight w = {.dtype = VLM_DTYPE_U32, .rows = 5, .cols = 128, .bits = 4, .group_size = 64,
+                    .scale_dtype = VLM_DTYPE_BF16};
+    uint8_t codes[5 * 64] = {0};
+    uint16_t params[5 * 2] = {0};
+    w.data = codes, w.scales = params, w.biases = params;
+    for (int fast = 0; fast <= 1; fast++) {
+        vlm_set_precise(!fast);
+        vlm_weight p = w;
+        CHECK(vlm_weight_pack_quads(&p) == VLM_OK && p.quad_params != NULL);
+        CHECK((p.quad_codes != NULL) == (fast && LINEAR_QUAD_CODES));
+        vlm_weight_free_quads(&p);
+    }
+    vlm_set_precise(false);
+}
+
 void run_tests(void) {
+    RUN(test_quad_codes_only_in_fast_mode);
     RUN(test_fast_within_int8_bound);
     RUN(test_simd_matches_scalar_int8);
     RUN(test_simd_quantizer_matches_scalar);

@@ -28,10 +28,11 @@
  * row scales and then its four row biases; a last quad short of rows
  * repeats its last row. Everything reads scales through it when present,
  * so a loader may let the original pages go.
- * quad_codes, built with quad_params for 4-bit weights whose rows are whole
- * 64-column chunks on x86-64 (LINEAR_QUAD_CODES, kernel_table.h), holds
- * the codes regrouped for the x86 integer kernels; the other kernels read
- * data, which a loader may then also let go (it faults back on use). */
+ * quad_codes, built with quad_params in fast mode for 4-bit weights whose
+ * rows are whole 64-column chunks on x86-64 (LINEAR_QUAD_CODES,
+ * kernel_table.h), holds the codes regrouped for the x86 integer kernels;
+ * the other kernels read data, which a loader may then also let go (it
+ * faults back on use). */
 typedef struct vlm_weight {
     vlm_dtype dtype;
     int64_t rows, cols;

@@ -56,7 +56,9 @@ static vlm_status pack_quad_codes(vlm_weight *w) {
 
 vlm_status vlm_weight_pack_quads(vlm_weight *w) {
     if (!vlm_weight_is_quantized(w) || w->quad_params) return VLM_OK;
-    if (LINEAR_QUAD_CODES && w->bits == 4 && w->cols % LINEAR_Q8_CHUNK == 0) {
+    /* only the integer path reads them: a model loaded in precise mode
+     * keeps its codes where they are */
+    if (LINEAR_QUAD_CODES && vlm_fast_matmul() && w->bits == 4 && w->cols % LINEAR_Q8_CHUNK == 0) {
         vlm_status st = pack_quad_codes(w);
         if (st) return st;
     }
