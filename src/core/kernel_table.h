@@ -188,8 +188,8 @@ static inline const void *linear_quad_params(const vlm_weight *w, int64_t r) {
 }
 
 /* quad_codes (kernels.h): a 4-bit weight's codes regrouped by quads for
- * the x86 integer kernels, built on x86-64 only. Quad after quad, chunk
- * (64 columns, 32 bytes a row) after chunk, a chunk is four 32-byte
+ * the x86 integer kernels, built on x86-64 in fast mode. Quad after quad,
+ * chunk (64 columns, 32 bytes a row) after chunk, a chunk is four 32-byte
  * vectors, and dword k of half h of vector v is row k's bytes
  * [16h + 4v, 16h + 4v + 4) of the chunk: the four rows' 16-byte halves
  * transposed as 4 x 4 dwords. So the i16 pair sums of a maddubs against
