@@ -233,6 +233,17 @@ static void test_quad_codes_only_in_fast_mode(void) {
         vlm_weight_free_quads(&p);
     }
     vlm_set_precise(false);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) { /* rows read back from the quad codes */
+        qweight q = make_weight(shapes[s].bits, shapes[s].group, shapes[s].sdtype, shapes[s].rows, shapes[s].cols);
+        int64_t n = q.w.rows * q.w.cols;
+        float *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4);
+        vlm_dequantize(&q.w, a);
+        vlm_dequantize(&q.packed, b);
+        CHECKF(memcmp(a, b, (size_t)n * 4) == 0, "shape %zu: rows from the quad codes differ", s);
+        free(a);
+        free(b);
+        free_weight(&q);
+    }
 }
 
 void run_tests(void) {

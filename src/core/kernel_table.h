@@ -206,6 +206,8 @@ static inline const void *linear_quad_params(const vlm_weight *w, int64_t r) {
 static inline const uint8_t *linear_quad_codes(const vlm_weight *w, int64_t r) {
     return (const uint8_t *)w->quad_codes + (size_t)(r / LINEAR_QUAD) * (size_t)(LINEAR_QUAD * w->cols / 2);
 }
+/* Row r's packed codes (cols / 2 bytes, MLX order) back from quad_codes. */
+void linear_quad_codes_row(const vlm_weight *w, int64_t r, uint8_t *row);
 
 /* Scale factor of group g of row r of a quantized weight (and its bias),
  * from quad_params when the weight has them. */

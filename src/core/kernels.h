@@ -30,9 +30,9 @@
  * so a loader may let the original pages go.
  * quad_codes, built with quad_params in fast mode for 4-bit weights whose
  * rows are whole 64-column chunks on x86-64 (LINEAR_QUAD_CODES,
- * kernel_table.h), holds the codes regrouped for the x86 integer kernels;
- * the other kernels read data, which a loader may then also let go (it
- * faults back on use). */
+ * kernel_table.h), holds the codes regrouped for the x86 integer kernels
+ * and whole-row reads (vlm_weight_row: embedding lookups); the f32 kernels
+ * read data, which a loader may then also let go (it faults back on use). */
 typedef struct vlm_weight {
     vlm_dtype dtype;
     int64_t rows, cols;

@@ -88,13 +88,9 @@ static const uint8_t *quant_row(const vlm_weight *w, int64_t r, int64_t *row_byt
     return (const uint8_t *)w->data + r * *row_bytes;
 }
 
-void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out) {
-    if (!vlm_weight_is_quantized(w)) {
-        for (int64_t k = k0; k < k1; k++) out[k - k0] = linear_load_float(w->dtype, w->data, r * w->cols + k);
-        return;
-    }
-    int64_t row_bytes;
-    const uint8_t *row = quant_row(w, r, &row_bytes);
+/* Columns [k0, k1) of quantized row r as f32, its codes from row. */
+static void dequant_row(const vlm_weight *w, int64_t r, const uint8_t *row, int64_t row_bytes, int64_t k0, int64_t k1,
+                        float *out) {
     for (int64_t k = k0; k < k1;) { /* one group (or the part of it in range) */
         int64_t g = k / w->group_size, end = (g + 1) * w->group_size < k1 ? (g + 1) * w->group_size : k1;
         float s = linear_group_scale(w, r, g), b = linear_group_bias(w, r, g);
@@ -112,8 +108,30 @@ void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t 
     }
 }
 
+void linear_dequant_natural(const vlm_weight *w, int64_t r, int64_t k0, int64_t k1, float *out) {
+    if (!vlm_weight_is_quantized(w)) {
+        for (int64_t k = k0; k < k1; k++) out[k - k0] = linear_load_float(w->dtype, w->data, r * w->cols + k);
+        return;
+    }
+    int64_t row_bytes;
+    const uint8_t *row = quant_row(w, r, &row_bytes);
+    dequant_row(w, r, row, row_bytes, k0, k1, out);
+}
+
+/* A whole row reads the quad codes when the weight has them: a loader lets
+ * the original code pages go, and an embedding lookup would fault one back
+ * for every new token. */
 void vlm_weight_row(const vlm_weight *w, int64_t r, float *out) {
-    linear_dequant_natural(w, r, 0, w->cols, out);
+    uint8_t stack[4096];
+    int64_t row_bytes = w->cols / 2;
+    uint8_t *row = !w->quad_codes ? NULL : row_bytes <= (int64_t)sizeof stack ? stack : malloc((size_t)row_bytes);
+    if (!row) {
+        linear_dequant_natural(w, r, 0, w->cols, out);
+        return;
+    }
+    linear_quad_codes_row(w, r, row);
+    dequant_row(w, r, row, row_bytes, 0, w->cols, out);
+    if (row != stack) free(row);
 }
 
 void vlm_dequantize(const vlm_weight *w, float *out) {

@@ -42,6 +42,13 @@ static void pack_codes_task(void *ctx, int64_t q0, int64_t q1) {
     }
 }
 
+void linear_quad_codes_row(const vlm_weight *w, int64_t r, uint8_t *row) {
+    const uint8_t *q = linear_quad_codes(w, r) + 4 * (r % LINEAR_QUAD);
+    for (int64_t c = 0; c < w->cols / 2; c += 32, q += 128)
+        for (int v = 0; v < 4; v++)
+            for (int h = 0; h < 2; h++) memcpy(row + c + 16 * h + 4 * v, q + 32 * v + 16 * h, 4);
+}
+
 /* w's codes as quad_codes (layout in kernel_table.h), on the thread pool:
  * a loaded model's codes are read here for the first time, page faults
  * and all. */
