@@ -78,26 +78,17 @@ void linear_q8_quantize_row_avx2(const float *x, int64_t cols, int bits, int8_t 
     }
 }
 
-/* The x planes of linear_q8_x86.h: plane p of a chunk holds, in each
- * 128-bit half, dword p & 3 of that half of the chunk's even codes (p < 4)
- * or odd codes, four times. */
-void linear_q8_q4_planes_avx2(const int8_t *q, int64_t cols, int8_t *planes) {
-    for (int64_t c = 0; c < cols; c += LINEAR_Q8_CHUNK, q += LINEAR_Q8_CHUNK, planes += 8 * 32) {
-        __m256i e = _mm256_loadu_si256((const __m256i *)(const void *)q);
-        __m256i o = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32));
-        __m256i *out = (__m256i *)(void *)planes;
-        _mm256_store_si256(out + 0, _mm256_shuffle_epi32(e, 0x00));
-        _mm256_store_si256(out + 1, _mm256_shuffle_epi32(e, 0x55));
-        _mm256_store_si256(out + 2, _mm256_shuffle_epi32(e, 0xaa));
-        _mm256_store_si256(out + 3, _mm256_shuffle_epi32(e, 0xff));
-        _mm256_store_si256(out + 4, _mm256_shuffle_epi32(o, 0x00));
-        _mm256_store_si256(out + 5, _mm256_shuffle_epi32(o, 0x55));
-        _mm256_store_si256(out + 6, _mm256_shuffle_epi32(o, 0xaa));
-        _mm256_store_si256(out + 7, _mm256_shuffle_epi32(o, 0xff));
-    }
-}
-
 /* ---- W rows: linear_q8_x86.h with AVX2 dot products ------------------------ */
 
 #define Q8_GEMV linear_q8_gemv_avx2
 #include "core/linear_q8_x86.h"
+
+/* The x planes of one row's 4-bit codes, laid out in memory for the
+ * kernel above (q4_x_planes, chunk by chunk). */
+void linear_q8_q4_planes_avx2(const int8_t *q, int64_t cols, int8_t *planes) {
+    for (int64_t c = 0; c < cols; c += LINEAR_Q8_CHUNK, q += LINEAR_Q8_CHUNK, planes += 8 * 32) {
+        __m256i X[8];
+        q4_x_planes(q, X);
+        for (int p = 0; p < 8; p++) _mm256_store_si256((__m256i *)(void *)planes + p, X[p]);
+    }
+}

@@ -23,13 +23,17 @@ typedef struct codes_job {
     uint8_t *out;
 } codes_job;
 
+/* Where row k's 4 bytes at offset 16h + 4v of the chunk at byte c of its
+ * row go within its quad's codes (layout in kernel_table.h). */
+static int64_t quad_code_offset(int64_t c, int v, int h, int k) { return 4 * c + 32 * v + 16 * h + 4 * k; }
+
 /* Quads [q0, q1) of a 4-bit weight's codes into quad_codes order. */
 static void pack_codes_task(void *ctx, int64_t q0, int64_t q1) {
     const codes_job *job = ctx;
     const vlm_weight *w = job->w;
     int64_t row_bytes = w->cols / 2;
-    uint8_t *o = job->out + q0 * LINEAR_QUAD * row_bytes;
     for (int64_t q = q0; q < q1; q++) {
+        uint8_t *o = job->out + q * LINEAR_QUAD * row_bytes;
         const uint8_t *rows[LINEAR_QUAD];
         for (int k = 0; k < LINEAR_QUAD; k++) {
             int64_t r = q * LINEAR_QUAD + k < w->rows ? q * LINEAR_QUAD + k : w->rows - 1;
@@ -38,15 +42,17 @@ static void pack_codes_task(void *ctx, int64_t q0, int64_t q1) {
         for (int64_t c = 0; c < row_bytes; c += 32)
             for (int v = 0; v < 4; v++)
                 for (int h = 0; h < 2; h++)
-                    for (int k = 0; k < LINEAR_QUAD; k++, o += 4) memcpy(o, rows[k] + c + 16 * h + 4 * v, 4);
+                    for (int k = 0; k < LINEAR_QUAD; k++)
+                        memcpy(o + quad_code_offset(c, v, h, k), rows[k] + c + 16 * h + 4 * v, 4);
     }
 }
 
 void linear_quad_codes_row(const vlm_weight *w, int64_t r, uint8_t *row) {
-    const uint8_t *q = linear_quad_codes(w, r) + 4 * (r % LINEAR_QUAD);
-    for (int64_t c = 0; c < w->cols / 2; c += 32, q += 128)
+    const uint8_t *q = linear_quad_codes(w, r);
+    for (int64_t c = 0; c < w->cols / 2; c += 32)
         for (int v = 0; v < 4; v++)
-            for (int h = 0; h < 2; h++) memcpy(row + c + 16 * h + 4 * v, q + 32 * v + 16 * h, 4);
+            for (int h = 0; h < 2; h++)
+                memcpy(row + c + 16 * h + 4 * v, q + quad_code_offset(c, v, h, (int)(r % LINEAR_QUAD)), 4);
 }
 
 /* w's codes as quad_codes (layout in kernel_table.h), on the thread pool:
